@@ -1,0 +1,159 @@
+using System.Data.Common;
+using System.Text.Json;
+using EventImaging.Contracts;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
+using EventImaging.Core.Outbox;
+using EventImaging.Core.Providers;
+using Microsoft.Extensions.Logging;
+
+namespace EventImaging.Core.Callbacks;
+
+/// <summary>What the receiver answers a provider.</summary>
+public enum CallbackResult
+{
+    /// <summary>200: applied, or a duplicate/late callback that changes nothing.</summary>
+    Accepted,
+
+    /// <summary>404: the token is forged, altered, expired, for another provider, or the task does not match.</summary>
+    NotFound,
+
+    /// <summary>400: a valid token, but a body that cannot be read.</summary>
+    Unreadable,
+
+    /// <summary>503: the ledger cannot be reached; the provider retries and the poller covers the rest.</summary>
+    Unavailable,
+}
+
+/// <summary>
+/// Applies a provider callback: token → ledger row → parsed body → compare-and-set transition → event.
+/// The token is the only proof of origin (neither provider signs callbacks), so it is never logged.
+/// </summary>
+public sealed partial class CallbackHandler(
+    CallbackTokens tokens,
+    ProviderRegistry providers,
+    RequestLedger ledger,
+    TerminalEventPublisher terminalEvents,
+    TimeProvider clock,
+    ILogger<CallbackHandler> logger)
+{
+    public async Task<CallbackResult> HandleAsync(string provider, string token, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        if (providers.Find(provider) is not { } client || tokens.Read(token, client.Name) is not { } requestId)
+        {
+            LogRejectedToken(provider);
+            return CallbackResult.NotFound;
+        }
+
+        ProviderTask task;
+        try
+        {
+            task = client.ParseCallback(body.Span);
+        }
+        catch (ProviderPayloadException ex)
+        {
+            LogUnreadable(requestId, provider, ex.Message);
+            return CallbackResult.Unreadable;
+        }
+
+        try
+        {
+            return await ApplyAsync(requestId, client, task, cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException { InnerException: DbException } or TimeoutException)
+        {
+            LogLedgerUnavailable(ex, requestId);
+            return CallbackResult.Unavailable;
+        }
+    }
+
+    private async Task<CallbackResult> ApplyAsync(Guid requestId, IImageProvider client, ProviderTask task, CancellationToken cancellationToken)
+    {
+        var row = await ledger.FindAsync(requestId, cancellationToken);
+        if (row is null || row.Provider != client.Name || (row.ProviderTaskId is not null && row.ProviderTaskId != task.TaskId))
+        {
+            LogTaskMismatch(requestId, task.TaskId);
+            return CallbackResult.NotFound;
+        }
+
+        if (row.State.IsTerminal())
+        {
+            LogDuplicate(requestId, row.State);
+            return CallbackResult.Accepted;
+        }
+
+        if (!task.IsTerminal)
+        {
+            return CallbackResult.Accepted;
+        }
+
+        var outcome = OutcomeOf(row, client, task);
+        if (await ledger.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
+        {
+            LogFinished(requestId, client.Name, task.TaskId, outcome.State);
+            await terminalEvents.PublishAsync(requestId, outcome.EventType, outcome.EventJson, cancellationToken);
+        }
+        else
+        {
+            LogDuplicate(requestId, null);
+        }
+
+        return CallbackResult.Accepted;
+    }
+
+    private TerminalOutcome OutcomeOf(ImageRequest row, IImageProvider client, ProviderTask task)
+    {
+        var metadata = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)?.Metadata;
+        var now = clock.GetUtcNow();
+        if (task.Status == ProviderTaskStatus.Completed)
+        {
+            return TerminalOutcome.Of(new ImageCompleted
+            {
+                RequestId = row.RequestId,
+                Provider = row.Provider,
+                Model = row.Model,
+                Metadata = metadata,
+                ProviderTaskId = task.TaskId,
+                ImageUrls = [.. task.ResultUrls ?? []],
+                UrlsExpireAt = now + client.Capabilities.ResultUrlLifetime,
+                CompletedVia = CompletionPaths.Callback,
+                CompletedAt = now,
+                CreditsUsed = task.Credits,
+            });
+        }
+
+        var failure = task.Failure ?? new ProviderFailure(FailureCodes.ProviderError, null, "The provider reported the task as failed.", true);
+        return TerminalOutcome.Of(new ImageFailed
+        {
+            RequestId = row.RequestId,
+            Provider = row.Provider,
+            Model = row.Model,
+            Metadata = metadata,
+            ProviderTaskId = task.TaskId,
+            Code = failure.Code,
+            ProviderCode = failure.ProviderCode,
+            Message = failure.Message,
+            Retryable = failure.Retryable,
+            FailedAt = now,
+            CreditsUsed = task.Credits,
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for provider {Provider} rejected: the token is not valid")]
+    private partial void LogRejectedToken(string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for request {RequestId} from {Provider} has an unreadable body: {Reason}")]
+    private partial void LogUnreadable(Guid requestId, string provider, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for request {RequestId} names task {ProviderTaskId}, which the ledger does not hold for it")]
+    private partial void LogTaskMismatch(Guid requestId, string providerTaskId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} {State} via callback from {Provider} task {ProviderTaskId}")]
+    private partial void LogFinished(Guid requestId, string provider, string providerTaskId, RequestState state);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Duplicate or late callback for request {RequestId} (state {State}); nothing changes")]
+    private partial void LogDuplicate(Guid requestId, RequestState? state);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Callback for request {RequestId} could not reach the ledger; answering 503")]
+    private partial void LogLedgerUnavailable(Exception exception, Guid requestId);
+}

@@ -1,0 +1,22 @@
+namespace EventImaging.Core.Callbacks;
+
+/// <summary>Configuration section <c>Callbacks</c>.</summary>
+public sealed class CallbackOptions
+{
+    public const string Section = "Callbacks";
+
+    /// <summary>
+    /// The public base URL providers call back, e.g. <c>https://images.example.com</c>. Null means
+    /// polling-only mode: requests are sent without a callback URL.
+    /// </summary>
+    public Uri? PublicBaseUrl { get; set; }
+
+    /// <summary>Development only: allow an http or private-network callback base URL (the Host's in-process simulator).</summary>
+    public bool AllowInsecureHttp { get; set; }
+
+    /// <summary>The largest callback body accepted; larger ones get 413.</summary>
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long after the request's deadline its callback token is still accepted.</summary>
+    public TimeSpan TokenGrace { get; set; } = TimeSpan.FromHours(1);
+}

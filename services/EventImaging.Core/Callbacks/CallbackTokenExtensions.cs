@@ -1,0 +1,21 @@
+using EventImaging.Core.Requests;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EventImaging.Core.Callbacks;
+
+public static class CallbackTokenExtensions
+{
+    /// <summary>Callback settings and tokens, shared by the submitter (mints) and the receiver (reads).</summary>
+    public static IHostApplicationBuilder AddCallbackTokens(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section)
+            .Validate(
+                o => o.PublicBaseUrl is null || PublicUrlRules.Check(o.PublicBaseUrl.OriginalString, o.AllowInsecureHttp) is null,
+                "Callbacks:PublicBaseUrl must be an absolute https URL on a public host (set Callbacks:AllowInsecureHttp=true only for local development).")
+            .Validate(o => o.MaxBodyBytes is >= 1024 and <= 10 * 1024 * 1024, "Callbacks:MaxBodyBytes must be between 1 KiB and 10 MiB.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<CallbackTokens>();
+        return builder;
+    }
+}

@@ -1,0 +1,63 @@
+using EventImaging.Core.Configuration;
+using EventImaging.Core.Outbox;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EventImaging.Core.Ledger;
+
+public static class LedgerExtensions
+{
+    public const string LedgerConnection = "Ledger";
+
+    /// <summary>
+    /// The ledger on PostgreSQL (<c>ConnectionStrings:Ledger</c>), or on a SQLite file in embedded mode
+    /// (<c>Ledger:SqlitePath</c>); the DataProtection key ring in the same database; the outbox sweeper.
+    /// </summary>
+    public static IHostApplicationBuilder AddLedger(this IHostApplicationBuilder builder)
+    {
+        var connection = builder.Configuration.GetConnectionString(LedgerConnection);
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            if (!builder.IsEmbedded())
+            {
+                throw EmbeddedMode.MissingSetting("ConnectionStrings:Ledger", "this service needs the PostgreSQL ledger database.");
+            }
+
+            var path = builder.Configuration["Ledger:SqlitePath"] ?? new LedgerOptions().SqlitePath;
+            // Default Timeout makes writers wait for SQLite's single write lock instead of failing at once.
+            builder.Services.AddDbContext<LedgerDbContext>(o => o.UseSqlite($"Data Source={path};Default Timeout=30"));
+        }
+        else
+        {
+            builder.Services.AddDbContext<LedgerDbContext>(o => o.UseNpgsql(connection));
+        }
+
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+        builder.Services.AddHostedService<LedgerSchema>();
+        builder.Services.AddScoped<RequestLedger>();
+        builder.Services.TryAddTimeProvider();
+
+        builder.Services.AddDataProtection()
+            .SetApplicationName("EventImaging")
+            .PersistKeysToDbContext<LedgerDbContext>();
+
+        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section)
+            .Validate(o => o.SweepInterval > TimeSpan.Zero && o.BatchSize > 0, "Outbox:SweepInterval and Outbox:BatchSize must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddScoped<TerminalEventPublisher>();
+        builder.Services.AddSingleton<OutboxSweeper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSweeper>());
+        return builder;
+    }
+
+    private static void TryAddTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace EventImaging.Core.Ledger;
+
+/// <summary>
+/// Every write to the ledger. Transitions are conditional updates on the state (compare-and-set):
+/// a method returns false when another writer got there first, and only the winner acts.
+/// </summary>
+public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
+{
+    public Task<ImageRequest?> FindAsync(Guid requestId, CancellationToken cancellationToken) =>
+        db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId, cancellationToken);
+
+    /// <summary>Inserts the row unless one with the same request id exists; false for a duplicate.</summary>
+    public async Task<bool> TryInsertAsync(ImageRequest request, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        request.CreatedAt = now;
+        request.UpdatedAt = now;
+        db.Requests.Add(request);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            if (await ExistsAsync(request.RequestId, cancellationToken))
+            {
+                return false;
+            }
+
+            throw;
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    /// <summary>Takes the lease on a received row so that only one worker submits it.</summary>
+    public async Task<bool> TryLeaseForSubmitAsync(Guid requestId, string owner, TimeSpan leaseFor, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var until = now + leaseFor;
+        return await db.Requests
+            .Where(r => r.RequestId == requestId && r.State == RequestState.Received
+                && (r.LeaseUntil == null || r.LeaseUntil < now || r.LeaseOwner == owner))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.LeaseOwner, owner)
+                .SetProperty(r => r.LeaseUntil, until)
+                .SetProperty(r => r.SubmitAttempts, r => r.SubmitAttempts + 1)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+    }
+
+    public async Task<bool> TryMarkSubmittedAsync(Guid requestId, string providerTaskId, DateTimeOffset? nextActionAt, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return await db.Requests
+            .Where(r => r.RequestId == requestId && r.State == RequestState.Received)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.State, RequestState.Submitted)
+                .SetProperty(r => r.ProviderTaskId, providerTaskId)
+                .SetProperty(r => r.SubmittedAt, now)
+                .SetProperty(r => r.NextActionAt, nextActionAt)
+                .SetProperty(r => r.LeaseOwner, (string?)null)
+                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// The terminal transition, with the event that announces it written in the same update (the row is
+    /// its own outbox). <paramref name="expectedTaskId"/>, when given, must match or be not yet recorded.
+    /// </summary>
+    public async Task<bool> TryFinishAsync(Guid requestId, TerminalOutcome outcome, string? expectedTaskId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var to = outcome.State;
+        var from = RequestTransitions.SourcesOf(to);
+        var query = db.Requests.Where(r => r.RequestId == requestId && from.Contains(r.State));
+        if (expectedTaskId is not null)
+        {
+            query = query.Where(r => r.ProviderTaskId == null || r.ProviderTaskId == expectedTaskId);
+        }
+
+        return await query.ExecuteUpdateAsync(s => s
+            .SetProperty(r => r.State, to)
+            .SetProperty(r => r.ProviderTaskId, r => r.ProviderTaskId ?? expectedTaskId)
+            .SetProperty(r => r.Progress, r => to == RequestState.Completed ? 100 : r.Progress)
+            .SetProperty(r => r.ResultUrlsJson, outcome.ResultUrlsJson)
+            .SetProperty(r => r.ErrorCode, outcome.ErrorCode)
+            .SetProperty(r => r.ErrorMessage, outcome.ErrorMessage)
+            .SetProperty(r => r.EventType, outcome.EventType)
+            .SetProperty(r => r.EventJson, outcome.EventJson)
+            .SetProperty(r => r.EventPublishedAt, (DateTimeOffset?)null)
+            .SetProperty(r => r.NextActionAt, (DateTimeOffset?)null)
+            .SetProperty(r => r.LeaseOwner, (string?)null)
+            .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+            .SetProperty(r => r.FinishedAt, now)
+            .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+    }
+
+    /// <summary>Releases a submit lease without a transition, so that a redelivery may try again.</summary>
+    public async Task ReleaseLeaseAsync(Guid requestId, string owner, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await db.Requests
+            .Where(r => r.RequestId == requestId && r.LeaseOwner == owner)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.LeaseOwner, (string?)null)
+                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
+    }
+
+    /// <summary>Records that the row's event reached the broker; true only for the first marker.</summary>
+    public async Task<bool> MarkEventPublishedAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return await db.Requests
+            .Where(r => r.RequestId == requestId && r.EventPublishedAt == null && r.EventJson != null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.EventPublishedAt, now), cancellationToken) == 1;
+    }
+
+    /// <summary>Terminal rows whose event is not yet marked published and that finished before <paramref name="finishedBefore"/>.</summary>
+    public Task<List<ImageRequest>> FindUnpublishedAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken) =>
+        db.Requests.AsNoTracking()
+            .Where(r => r.EventPublishedAt == null && r.FinishedAt != null && r.FinishedAt < finishedBefore)
+            .OrderBy(r => r.FinishedAt)
+            .Take(limit)
+            .ToListAsync(cancellationToken);
+
+    private Task<bool> ExistsAsync(Guid requestId, CancellationToken cancellationToken) =>
+        db.Requests.AsNoTracking().AnyAsync(r => r.RequestId == requestId, cancellationToken);
+}

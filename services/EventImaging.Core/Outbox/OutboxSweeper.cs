@@ -1,0 +1,52 @@
+using EventImaging.Core.Ledger;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EventImaging.Core.Outbox;
+
+/// <summary>
+/// Republishes terminal rows whose event never reached the broker (a crash or broker outage between
+/// commit and publish), so no result is lost. Subscribers may see a duplicate, with the same MessageId.
+/// </summary>
+public sealed class OutboxSweeper(IServiceScopeFactory scopes, IOptions<OutboxOptions> options, TimeProvider clock, ILogger<OutboxSweeper> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.SweepInterval, clock);
+        do
+        {
+            try
+            {
+                await SweepOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "The outbox sweep failed; it runs again in {Interval}", options.Value.SweepInterval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One sweep; returns how many events it published.</summary>
+    public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
+        var publisher = scope.ServiceProvider.GetRequiredService<TerminalEventPublisher>();
+        var rows = await ledger.FindUnpublishedAsync(clock.GetUtcNow() - options.Value.SweepAfter, options.Value.BatchSize, cancellationToken);
+        var published = 0;
+        foreach (var row in rows)
+        {
+            if (await publisher.PublishAsync(row, cancellationToken))
+            {
+                published++;
+                logger.LogInformation("Outbox republished {EventType} for request {RequestId}", row.EventType, row.RequestId);
+            }
+        }
+
+        return published;
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using EventImaging.Contracts;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace EventImaging.Core.Outbox;
+
+/// <summary>
+/// Publishes a terminal row's event after the transition committed, then marks the row. The event's
+/// MessageId is the request id, so a republish (after a crash between publish and mark) is recognisable.
+/// </summary>
+public sealed class TerminalEventPublisher(IPublishEndpoint publisher, RequestLedger ledger, ILogger<TerminalEventPublisher> logger)
+{
+    /// <summary>Publishes and marks; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
+    public async Task<bool> PublishAsync(Guid requestId, string eventType, string eventJson, CancellationToken cancellationToken)
+    {
+        try
+        {
+            switch (eventType)
+            {
+                case nameof(ImageCompleted):
+                    await PublishAsync(Deserialize<ImageCompleted>(eventJson), requestId, cancellationToken);
+                    break;
+                case nameof(ImageFailed):
+                    await PublishAsync(Deserialize<ImageFailed>(eventJson), requestId, cancellationToken);
+                    break;
+                default:
+                    logger.LogError("Request {RequestId} holds an event of unknown type {EventType}; it is left unpublished", requestId, eventType);
+                    return false;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "Publishing {EventType} for request {RequestId} failed; the outbox sweeper will retry", eventType, requestId);
+            return false;
+        }
+
+        await ledger.MarkEventPublishedAsync(requestId, cancellationToken);
+        return true;
+    }
+
+    public Task<bool> PublishAsync(ImageRequest row, CancellationToken cancellationToken) =>
+        row.EventType is null || row.EventJson is null
+            ? Task.FromResult(false)
+            : PublishAsync(row.RequestId, row.EventType, row.EventJson, cancellationToken);
+
+    private async Task PublishAsync<T>(T message, Guid requestId, CancellationToken cancellationToken)
+        where T : class =>
+        await publisher.Publish(message, context =>
+        {
+            context.MessageId = requestId;
+            context.CorrelationId = requestId;
+        }, cancellationToken);
+
+    private static T Deserialize<T>(string json) =>
+        JsonSerializer.Deserialize<T>(json, EventJson.Options) ?? throw new JsonException($"The stored {typeof(T).Name} is empty.");
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace EventImaging.Core.Providers.Evolink;
+
+/// <summary>
+/// Reads evolink's task objects and error bodies in every published shape (PROVIDERS.md §1): string or
+/// numeric <c>error.code</c>, a failed task with no <c>error</c>, unknown statuses, <c>cancelled</c>.
+/// Hand-written over <see cref="JsonDocument"/> because the shapes vary by field type, which typed
+/// deserialisation would reject.
+/// </summary>
+internal static class EvolinkPayloads
+{
+    public static ProviderTask ReadTask(ReadOnlySpan<byte> json)
+    {
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            throw new ProviderPayloadException("The evolink task body is not valid JSON.", ex);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new ProviderPayloadException("The evolink task body is not a JSON object.");
+            }
+
+            var id = ReadString(root, "id");
+            if (string.IsNullOrWhiteSpace(id))
+            {
+                throw new ProviderPayloadException("The evolink task body has no task id.");
+            }
+
+            var statusText = ReadString(root, "status")?.Trim().ToLowerInvariant();
+            var status = statusText switch
+            {
+                "completed" or "succeeded" or "success" => ProviderTaskStatus.Completed,
+                "failed" or "error" => ProviderTaskStatus.Failed,
+                "cancelled" or "canceled" => ProviderTaskStatus.Cancelled,
+                _ => ProviderTaskStatus.Running,
+            };
+
+            var results = ReadResults(root);
+            if (status == ProviderTaskStatus.Completed && results.Count == 0)
+            {
+                throw new ProviderPayloadException($"The evolink task {id} is completed but carries no results.");
+            }
+
+            ProviderFailure? failure = null;
+            if (status is ProviderTaskStatus.Failed or ProviderTaskStatus.Cancelled)
+            {
+                var (code, message) = ReadError(root);
+                failure = EvolinkErrors.ForTask(code, message, status == ProviderTaskStatus.Cancelled);
+            }
+
+            return new ProviderTask(
+                id,
+                status,
+                ReadInt(root, "progress"),
+                results,
+                failure,
+                root.TryGetProperty("task_info", out var info) && info.ValueKind == JsonValueKind.Object ? ReadInt(info, "estimated_time") : null,
+                root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? ReadDecimal(usage, "credits_reserved") : null);
+        }
+    }
+
+    /// <summary>Reads <c>{"error": {"code", "message"}}</c>; null values where the body has another shape.</summary>
+    public static (string? Code, string? Message) ReadErrorBody(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.ValueKind == JsonValueKind.Object ? ReadError(document.RootElement) : (null, null);
+        }
+        catch (JsonException)
+        {
+            return (null, null);
+        }
+    }
+
+    private static (string? Code, string? Message) ReadError(JsonElement root)
+    {
+        if (!root.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object)
+        {
+            return (null, null);
+        }
+
+        return (ReadString(error, "code"), ReadString(error, "message"));
+    }
+
+    private static List<string> ReadResults(JsonElement root)
+    {
+        var urls = new List<string>();
+        if (root.TryGetProperty("results", out var results) && results.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in results.EnumerateArray())
+            {
+                if (item.ValueKind == JsonValueKind.String && item.GetString() is { Length: > 0 } url)
+                {
+                    urls.Add(url);
+                }
+            }
+        }
+
+        return urls;
+    }
+
+    /// <summary>A string field, or a number field read as its text (evolink's <c>error.code</c> is either).</summary>
+    private static string? ReadString(JsonElement element, string name) =>
+        !element.TryGetProperty(name, out var value) ? null : value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        };
+
+    private static int? ReadInt(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)
+            ? (int)Math.Round(number)
+            : element.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.String
+                && int.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : null;
+
+    private static decimal? ReadDecimal(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number)
+            ? number
+            : null;
+}

@@ -1,0 +1,14 @@
+namespace EventImaging.Core.Providers;
+
+/// <summary>The providers that are available: configured, with a key.</summary>
+public sealed class ProviderRegistry(IEnumerable<IImageProvider> providers)
+{
+    private readonly Dictionary<string, IImageProvider> byName = providers.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+
+    public IReadOnlyCollection<string> Names => byName.Keys;
+
+    public IImageProvider? Find(string name) => byName.GetValueOrDefault(name);
+
+    public IImageProvider Get(string name) =>
+        Find(name) ?? throw new InvalidOperationException($"Provider '{name}' is not configured.");
+}

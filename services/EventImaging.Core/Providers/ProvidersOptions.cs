@@ -1,0 +1,11 @@
+namespace EventImaging.Core.Providers;
+
+/// <summary>Configuration section <c>Providers</c>: which provider and model serve a request that names none.</summary>
+public sealed class ProvidersOptions
+{
+    public const string Section = "Providers";
+
+    public string Default { get; set; } = "evolink";
+
+    public string DefaultModel { get; set; } = "gpt-image-1.5";
+}

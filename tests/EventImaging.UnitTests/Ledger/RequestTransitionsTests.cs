@@ -1,0 +1,51 @@
+using EventImaging.Core.Ledger;
+
+namespace EventImaging.UnitTests.Ledger;
+
+public sealed class RequestTransitionsTests
+{
+    [Theory]
+    [InlineData(RequestState.Received, RequestState.Submitted)]
+    [InlineData(RequestState.Received, RequestState.Completed)]
+    [InlineData(RequestState.Received, RequestState.Failed)]
+    [InlineData(RequestState.Submitted, RequestState.Completed)]
+    [InlineData(RequestState.Submitted, RequestState.Failed)]
+    public void Forward_transitions_are_allowed(RequestState from, RequestState to) =>
+        Assert.True(RequestTransitions.IsAllowed(from, to));
+
+    [Theory]
+    [InlineData(RequestState.Completed, RequestState.Failed)]
+    [InlineData(RequestState.Failed, RequestState.Completed)]
+    [InlineData(RequestState.Completed, RequestState.Submitted)]
+    [InlineData(RequestState.Failed, RequestState.Received)]
+    [InlineData(RequestState.Submitted, RequestState.Received)]
+    [InlineData(RequestState.Completed, RequestState.Completed)]
+    [InlineData(RequestState.Submitted, RequestState.Submitted)]
+    public void Terminal_states_are_never_left_and_nothing_goes_back(RequestState from, RequestState to) =>
+        Assert.False(RequestTransitions.IsAllowed(from, to));
+
+    [Fact]
+    public void A_terminal_state_is_entered_from_received_or_submitted_only()
+    {
+        Assert.Equal([RequestState.Received, RequestState.Submitted], RequestTransitions.SourcesOf(RequestState.Completed));
+        Assert.Equal([RequestState.Received, RequestState.Submitted], RequestTransitions.SourcesOf(RequestState.Failed));
+        Assert.Equal([RequestState.Received], RequestTransitions.SourcesOf(RequestState.Submitted));
+        Assert.Empty(RequestTransitions.SourcesOf(RequestState.Received));
+    }
+
+    [Fact]
+    public void Only_completed_and_failed_are_terminal()
+    {
+        Assert.True(RequestState.Completed.IsTerminal());
+        Assert.True(RequestState.Failed.IsTerminal());
+        Assert.False(RequestState.Received.IsTerminal());
+        Assert.False(RequestState.Submitted.IsTerminal());
+    }
+
+    [Theory]
+    [InlineData("NextActionAt", "next_action_at")]
+    [InlineData("RequestId", "request_id")]
+    [InlineData("State", "state")]
+    public void Columns_are_snake_case(string property, string column) =>
+        Assert.Equal(column, LedgerDbContext.ToSnakeCase(property));
+}
