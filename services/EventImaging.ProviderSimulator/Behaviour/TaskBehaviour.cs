@@ -1,0 +1,71 @@
+namespace EventImaging.ProviderSimulator.Behaviour;
+
+internal enum TaskOutcome
+{
+    Complete,
+    Fail,
+    Cancel,
+    NeverFinish,
+}
+
+/// <summary>
+/// How one task behaves, fixed at create time from the instance knobs and the prompt markers
+/// (markers win), so changing the knobs later does not rewrite the history of running tasks.
+/// </summary>
+internal sealed record TaskBehaviour
+{
+    public required TimeSpan CompletionDelay { get; init; }
+    public required TaskOutcome Outcome { get; init; }
+
+    /// <summary>Null on a failing task means "failed without an error object".</summary>
+    public string? FailureCode { get; init; }
+    public bool DropCallback { get; init; }
+    public int CallbackCopies { get; init; } = 1;
+
+    /// <summary>Extra latency on every call about this task, added to the instance latency.</summary>
+    public TimeSpan Latency { get; init; }
+    public int? QueryErrorStatus { get; init; }
+    public int QueryErrorCount { get; init; }
+    public TimeSpan QueryErrorWindow { get; init; }
+    public int? RetryAfterSeconds { get; init; }
+    public required GptImage15Shape Shape { get; init; }
+
+    public static TaskBehaviour Resolve(SimulatorKnobs knobs, PromptMarkers markers)
+    {
+        var outcome = TaskOutcome.Complete;
+        string? failureCode = null;
+        if (markers.NeverFinish || (knobs.NeverFinish && !markers.Fail && !markers.Cancel))
+        {
+            outcome = TaskOutcome.NeverFinish;
+        }
+        else if (markers.Cancel || (knobs.CancelTasks && !markers.Fail))
+        {
+            outcome = TaskOutcome.Cancel;
+        }
+        else if (markers.Fail)
+        {
+            outcome = TaskOutcome.Fail;
+            failureCode = markers.FailWithoutError ? null : markers.FailCode;
+        }
+        else if (knobs.FailWithoutError || !string.IsNullOrEmpty(knobs.FailWithCode))
+        {
+            outcome = TaskOutcome.Fail;
+            failureCode = knobs.FailWithoutError ? null : knobs.FailWithCode;
+        }
+
+        return new TaskBehaviour
+        {
+            CompletionDelay = TimeSpan.FromMilliseconds(markers.DelayMs ?? knobs.CompletionDelayMs),
+            Outcome = outcome,
+            FailureCode = failureCode,
+            DropCallback = markers.NoCallback,
+            CallbackCopies = markers.Callbacks ?? knobs.CallbackCopies,
+            Latency = TimeSpan.FromMilliseconds(markers.LatencyMs ?? 0),
+            QueryErrorStatus = markers.QueryErrorStatus,
+            QueryErrorCount = markers.QueryErrorCount ?? 0,
+            QueryErrorWindow = TimeSpan.FromMilliseconds(markers.QueryErrorMs ?? 0),
+            RetryAfterSeconds = markers.RetryAfterSeconds ?? knobs.RetryAfterSeconds,
+            Shape = markers.Shape ?? knobs.GptImage15Shape,
+        };
+    }
+}
