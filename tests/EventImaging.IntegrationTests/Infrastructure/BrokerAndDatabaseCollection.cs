@@ -1,0 +1,17 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace EventImaging.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// One RabbitMQ and one PostgreSQL for the whole test run. Tests in this collection isolate
+/// themselves with a fresh virtual host (<see cref="RabbitMqFixture.CreateVirtualHostAsync"/>)
+/// and a fresh database (<see cref="PostgresFixture.CreateDatabaseAsync"/>).
+/// </summary>
+[CollectionDefinition(Name)]
+[SuppressMessage("Naming", "CA1711", Justification = "xUnit collection definitions are named after what they are.")]
+public sealed class BrokerAndDatabaseCollection
+    : ICollectionFixture<RabbitMqFixture>, ICollectionFixture<PostgresFixture>
+{
+    /// <summary>The collection name to put in <c>[Collection(...)]</c>.</summary>
+    public const string Name = "Broker and database";
+}
