@@ -46,7 +46,7 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
         var until = now + leaseFor;
         return await db.Requests
             .Where(r => r.RequestId == requestId && r.State == RequestState.Received
-                && (r.LeaseUntil == null || r.LeaseUntil < now || r.LeaseOwner == owner))
+                && (r.LeaseUntil == null || r.LeaseUntil < now))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.LeaseOwner, owner)
                 .SetProperty(r => r.LeaseUntil, until)

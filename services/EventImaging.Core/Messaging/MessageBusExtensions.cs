@@ -56,6 +56,14 @@ public static class MessageBusExtensions
                 "Configuration 'ConnectionStrings:RabbitMq' (environment variable ConnectionStrings__RabbitMq) must be an amqp:// or amqps:// URI.");
         }
 
+        // Start-up completes only once the broker topology exists, so nothing is published into the void.
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(options =>
+        {
+            options.WaitUntilStarted = true;
+            options.StartTimeout = TimeSpan.FromSeconds(60);
+            options.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+
         var registrations = builder.MessageBus().Registrations;
         builder.Services.AddMassTransit(x =>
         {

@@ -33,6 +33,7 @@ public sealed class GenerateImageConsumerDefinition : ConsumerDefinition<Generat
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Handle<Providers.ProviderException>(ex => ex.Kind == Providers.ProviderFailureKind.Transient);
+            retry.Handle<SubmissionBusyException>();
             retry.Intervals(options.TransientRetryIntervals);
         });
     }

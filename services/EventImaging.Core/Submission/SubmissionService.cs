@@ -65,7 +65,13 @@ public sealed partial class SubmissionService(
         if (!await ledger.TryLeaseForSubmitAsync(row.RequestId, worker.Name, submitterOptions.Value.SubmitLease, cancellationToken))
         {
             LogLeaseHeld(row.RequestId);
-            return;
+            if (finalAttempt)
+            {
+                return;
+            }
+
+            // Another copy of this command is being submitted right now; look again after it has finished.
+            throw new SubmissionBusyException(row.RequestId);
         }
 
         var command = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)!;

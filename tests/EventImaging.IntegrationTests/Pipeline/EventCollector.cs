@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using EventImaging.IntegrationTests.Infrastructure;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace EventImaging.IntegrationTests.Pipeline;
+
+/// <summary>One event as a subscriber in any language sees it: the exchange it came from, its MessageId, its body.</summary>
+public sealed record CollectedEvent(string Type, Guid MessageId, JsonElement Message)
+{
+    public Guid RequestId => Message.GetProperty("requestId").GetGuid();
+
+    public string Text(string name) => Message.GetProperty(name).GetString()!;
+}
+
+/// <summary>
+/// Subscribes to EventImaging's events with plain RabbitMQ.Client, bound to the exchanges
+/// <c>EventImaging.Contracts:ImageSubmitted|ImageCompleted|ImageFailed</c>, and reads MassTransit's JSON envelope.
+/// </summary>
+public sealed class EventCollector : IAsyncDisposable
+{
+    public static readonly string[] EventTypes = ["ImageSubmitted", "ImageCompleted", "ImageFailed"];
+
+    private readonly ConcurrentQueue<CollectedEvent> events = new();
+    private IConnection? connection;
+    private IChannel? channel;
+
+    public IReadOnlyList<CollectedEvent> All => [.. events];
+
+    public static async Task<EventCollector> StartAsync(Uri amqp)
+    {
+        var collector = new EventCollector();
+        collector.connection = await new ConnectionFactory { Uri = amqp }.CreateConnectionAsync();
+        collector.channel = await collector.connection.CreateChannelAsync();
+        var queue = await collector.channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);
+        foreach (var type in EventTypes)
+        {
+            var exchange = $"EventImaging.Contracts:{type}";
+            await collector.channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+            await collector.channel.QueueBindAsync(queue.QueueName, exchange, "");
+        }
+
+        var consumer = new AsyncEventingBasicConsumer(collector.channel);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            using var envelope = JsonDocument.Parse(delivery.Body);
+            var type = delivery.Exchange[(delivery.Exchange.IndexOf(':', StringComparison.Ordinal) + 1)..];
+            collector.events.Enqueue(new CollectedEvent(
+                type,
+                envelope.RootElement.GetProperty("messageId").GetGuid(),
+                envelope.RootElement.GetProperty("message").Clone()));
+            return Task.CompletedTask;
+        };
+        await collector.channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);
+        return collector;
+    }
+
+    public IReadOnlyList<CollectedEvent> For(Guid requestId) => [.. events.Where(e => e.RequestId == requestId)];
+
+    public IReadOnlyList<CollectedEvent> TerminalFor(Guid requestId) =>
+        [.. For(requestId).Where(e => e.Type is "ImageCompleted" or "ImageFailed")];
+
+    /// <summary>Waits for the request's first terminal event.</summary>
+    public async Task<CollectedEvent> TerminalAsync(Guid requestId, TimeSpan? timeout = null)
+    {
+        await Eventually.UntilAsync(
+            () => Task.FromResult(TerminalFor(requestId).Count > 0),
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"a terminal event for request {requestId}");
+        return TerminalFor(requestId)[0];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (channel is not null)
+        {
+            await channel.DisposeAsync();
+        }
+
+        if (connection is not null)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Text;
+using System.Text.Json;
+using EventImaging.Contracts;
+using EventImaging.Core.Callbacks;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
+using EventImaging.Core.Providers;
+using EventImaging.Core.ServiceDefaults;
+using EventImaging.Core.Submission;
+using EventImaging.IntegrationTests.Infrastructure;
+using EventImaging.ProviderSimulator;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RabbitMQ.Client;
+
+namespace EventImaging.IntegrationTests.Pipeline;
+
+/// <summary>
+/// The deployed topology on one machine: the provider simulator, a WebhookReceiver and a Submitter, each its
+/// own Kestrel app composed exactly as its Program.cs, on a fresh RabbitMQ vhost and a fresh PostgreSQL database.
+/// </summary>
+public sealed class PipelineEnvironment : IAsyncDisposable
+{
+    public const string ApiKey = "sim-key";
+
+    private readonly List<WebApplication> apps = [];
+
+    private PipelineEnvironment(Uri broker, string ledger)
+    {
+        Broker = broker;
+        Ledger = ledger;
+    }
+
+    public Uri Broker { get; }
+
+    public string Ledger { get; }
+
+    public Uri SimulatorUrl { get; private set; } = null!;
+
+    public Uri ReceiverUrl { get; private set; } = null!;
+
+    public SimulatorState Simulator { get; private set; } = null!;
+
+    public WebApplication Submitter { get; private set; } = null!;
+
+    public WebApplication Receiver { get; private set; } = null!;
+
+    public EventCollector Events { get; private set; } = null!;
+
+    public HttpClient Http { get; } = new();
+
+    public static async Task<PipelineEnvironment> StartAsync(
+        RabbitMqFixture rabbitMq,
+        PostgresFixture postgres,
+        IDictionary<string, string?>? settings = null)
+    {
+        var environment = new PipelineEnvironment(await rabbitMq.CreateVirtualHostAsync(), await postgres.CreateDatabaseAsync());
+        try
+        {
+            await environment.StartServicesAsync(settings ?? new Dictionary<string, string?>());
+        }
+        catch
+        {
+            await environment.DisposeAsync();
+            throw;
+        }
+
+        return environment;
+    }
+
+    private async Task StartServicesAsync(IDictionary<string, string?> settings)
+    {
+        var simulator = await StartAsync(new Dictionary<string, string?>
+        {
+            ["Simulator:AllowInsecureCallbacks"] = "true",
+        }, builder => builder.AddProviderSimulator(), app => app.MapProviderSimulator());
+        SimulatorUrl = new Uri(simulator.Urls.First());
+        Simulator = simulator.Services.GetRequiredService<SimulatorState>();
+        Simulator.UpdateKnobs(knobs => knobs with { CompletionDelayMs = 300 });
+
+        Events = await EventCollector.StartAsync(Broker);
+
+        var common = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:RabbitMq"] = Broker.AbsoluteUri,
+            ["ConnectionStrings:Ledger"] = Ledger,
+            ["Providers:Evolink:BaseUrl"] = new Uri(SimulatorUrl, "/evolink").AbsoluteUri,
+            ["Providers:Evolink:ApiKey"] = ApiKey,
+            ["Callbacks:AllowInsecureHttp"] = "true",
+            ["Outbox:SweepInterval"] = "00:00:00.200",
+            ["Outbox:SweepAfter"] = "00:00:01",
+            ["Submitter:TransientRetryIntervals:0"] = "00:00:00.100",
+            ["Submitter:TransientRetryIntervals:1"] = "00:00:00.200",
+        };
+        foreach (var (key, value) in settings)
+        {
+            common[key] = value;
+        }
+
+        Receiver = await StartAsync(common, builder =>
+        {
+            builder.AddServiceDefaults();
+            builder.AddLedger();
+            builder.AddProviders();
+            builder.AddWebhookReceiver();
+            builder.AddMessageBus();
+        }, app =>
+        {
+            app.MapDefaultEndpoints();
+            app.MapCallbacks();
+        });
+        ReceiverUrl = new Uri(Receiver.Urls.First());
+
+        var submitterSettings = new Dictionary<string, string?>(common);
+        submitterSettings.TryAdd("Callbacks:PublicBaseUrl", ReceiverUrl.AbsoluteUri);
+        Submitter = await StartAsync(submitterSettings, builder =>
+        {
+            builder.AddServiceDefaults();
+            builder.AddLedger();
+            builder.AddProviders();
+            builder.AddSubmitter();
+            builder.AddMessageBus();
+        }, app => app.MapDefaultEndpoints());
+    }
+
+    private async Task<WebApplication> StartAsync(
+        IDictionary<string, string?> settings,
+        Action<WebApplicationBuilder> compose,
+        Action<WebApplication> map)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        compose(builder);
+        var app = builder.Build();
+        map(app);
+        apps.Add(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>Publishes a command as any non-.NET service would: plain camelCase JSON on the contract's exchange.</summary>
+    public async Task PublishJsonAsync(object command)
+    {
+        await using var connection = await new ConnectionFactory { Uri = Broker }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        var body = JsonSerializer.SerializeToUtf8Bytes(command, EventJson.Options);
+        var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+        await channel.BasicPublishAsync("EventImaging.Contracts:GenerateImage", "", mandatory: false, properties, body);
+    }
+
+    /// <summary>Publishes a command through MassTransit, as a .NET service would.</summary>
+    public Task PublishAsync(GenerateImage command) =>
+        Submitter.Services.GetRequiredService<IBus>().Publish(command);
+
+    /// <summary>The create requests the simulator received whose prompt contains <paramref name="marker"/>.</summary>
+    public IReadOnlyList<ReceivedCreateRequest> CreatesFor(string marker) =>
+        [.. Simulator.GetCreateRequests().Where(r => r.RawBody.Contains(marker, StringComparison.Ordinal))];
+
+    public async Task<ImageRequest?> RowAsync(Guid requestId)
+    {
+        await using var scope = Submitter.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LedgerDbContext>();
+        return await db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId);
+    }
+
+    public async Task<HttpResponseMessage> PostCallbackAsync(string provider, string token, string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        return await Http.PostAsync(new Uri(ReceiverUrl, $"/callbacks/{provider}/{token}"), content);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in Enumerable.Reverse(apps))
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        if (Events is not null)
+        {
+            await Events.DisposeAsync();
+        }
+
+        Http.Dispose();
+    }
+}
