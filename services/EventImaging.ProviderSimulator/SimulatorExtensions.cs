@@ -34,7 +34,6 @@ public static class SimulatorExtensions
         services.TryAddSingleton<ApiKeyCheck>();
         services.TryAddSingleton<CallbackScheduler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CallbackDispatcher>());
-        services.AddHttpClient(CallbackDispatcher.HttpClientName);
         return builder;
     }
 

@@ -13,14 +13,25 @@ namespace EventImaging.ProviderSimulator.Callbacks;
 /// </summary>
 internal sealed class CallbackDispatcher(
     CallbackScheduler scheduler,
-    IHttpClientFactory httpClients,
     SimulatorState state,
     TimeProvider time,
     ILogger<CallbackDispatcher> logger) : BackgroundService
 {
-    public const string HttpClientName = "EventImaging.ProviderSimulator.Callbacks";
-
     private static readonly TimeSpan ReceiverTimeout = TimeSpan.FromSeconds(10);
+
+    // A private client rather than IHttpClientFactory: a host that adds resilience handlers to
+    // every factory client (ConfigureHttpClientDefaults) would otherwise add its own retries and
+    // timeouts, and the simulator would no longer retry exactly as the provider documents.
+    private readonly HttpClient http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    public override void Dispose()
+    {
+        http.Dispose();
+        base.Dispose();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -61,7 +72,7 @@ internal sealed class CallbackDispatcher(
             using var timeout = new CancellationTokenSource(ReceiverTimeout, time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stoppingToken);
             using var content = new StringContent(body.ToJsonString(JsonReply.Wire), Encoding.UTF8, "application/json");
-            using var response = await httpClients.CreateClient(HttpClientName).PostAsync(task.CallbackUrl, content, linked.Token);
+            using var response = await http.PostAsync(task.CallbackUrl, content, linked.Token);
             if (response.IsSuccessStatusCode)
             {
                 task.RecordCallbackSuccess();
