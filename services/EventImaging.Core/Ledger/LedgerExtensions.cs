@@ -3,7 +3,9 @@ using EventImaging.Core.Outbox;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
+using EventImaging.Core.Submission;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace EventImaging.Core.Ledger;
@@ -38,7 +40,7 @@ public static class LedgerExtensions
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
         builder.Services.AddHostedService<LedgerSchema>();
         builder.Services.AddScoped<RequestLedger>();
-        builder.Services.TryAddTimeProvider();
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddDataProtection()
             .SetApplicationName("EventImaging")
@@ -48,16 +50,9 @@ public static class LedgerExtensions
             .Validate(o => o.SweepInterval > TimeSpan.Zero && o.BatchSize > 0, "Outbox:SweepInterval and Outbox:BatchSize must be positive.")
             .ValidateOnStart();
         builder.Services.AddScoped<TerminalEventPublisher>();
+        builder.Services.TryAddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<OutboxSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSweeper>());
         return builder;
-    }
-
-    private static void TryAddTimeProvider(this IServiceCollection services)
-    {
-        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
-        {
-            services.AddSingleton(TimeProvider.System);
-        }
     }
 }

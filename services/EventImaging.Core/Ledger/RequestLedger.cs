@@ -122,6 +122,19 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.EventPublishedAt, now), cancellationToken) == 1;
     }
 
+    /// <summary>Claims an unpublished terminal row for one sweeper, so that replicas do not republish it together.</summary>
+    public async Task<bool> TryClaimForPublishAsync(Guid requestId, string owner, TimeSpan claimFor, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var until = now + claimFor;
+        return await db.Requests
+            .Where(r => r.RequestId == requestId && r.EventPublishedAt == null && r.FinishedAt != null
+                && (r.LeaseUntil == null || r.LeaseUntil < now))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.LeaseOwner, owner)
+                .SetProperty(r => r.LeaseUntil, until), cancellationToken) == 1;
+    }
+
     /// <summary>Terminal rows whose event is not yet marked published and that finished before <paramref name="finishedBefore"/>.</summary>
     public Task<List<ImageRequest>> FindUnpublishedAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken) =>
         db.Requests.AsNoTracking()

@@ -1,4 +1,5 @@
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Submission;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,12 @@ namespace EventImaging.Core.Outbox;
 /// Republishes terminal rows whose event never reached the broker (a crash or broker outage between
 /// commit and publish), so no result is lost. Subscribers may see a duplicate, with the same MessageId.
 /// </summary>
-public sealed class OutboxSweeper(IServiceScopeFactory scopes, IOptions<OutboxOptions> options, TimeProvider clock, ILogger<OutboxSweeper> logger)
+public sealed class OutboxSweeper(
+    IServiceScopeFactory scopes,
+    IOptions<OutboxOptions> options,
+    WorkerIdentity worker,
+    TimeProvider clock,
+    ILogger<OutboxSweeper> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -40,7 +46,8 @@ public sealed class OutboxSweeper(IServiceScopeFactory scopes, IOptions<OutboxOp
         var published = 0;
         foreach (var row in rows)
         {
-            if (await publisher.PublishAsync(row, cancellationToken))
+            if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, options.Value.SweepAfter, cancellationToken)
+                && await publisher.PublishAsync(row, cancellationToken))
             {
                 published++;
                 logger.LogInformation("Outbox republished {EventType} for request {RequestId}", row.EventType, row.RequestId);

@@ -3,6 +3,7 @@ using EventImaging.Core.Messaging;
 using EventImaging.Core.Requests;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace EventImaging.Core.Submission;
@@ -19,7 +20,7 @@ public static class SubmissionExtensions
         builder.Services.AddOptions<RequestOptions>().BindConfiguration(RequestOptions.Section)
             .Validate(o => o.DefaultDeadline > TimeSpan.Zero, "Requests:DefaultDeadline must be positive.")
             .ValidateOnStart();
-        builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.TryAddSingleton<WorkerIdentity>();
         builder.Services.AddScoped<RequestRouter>();
         builder.Services.AddScoped<IValidator<RoutedCommand>, GenerateImageValidator>();
         builder.Services.AddScoped<SubmissionService>();

@@ -58,7 +58,8 @@ internal sealed record TaskBehaviour
             CompletionDelay = TimeSpan.FromMilliseconds(markers.DelayMs ?? knobs.CompletionDelayMs),
             Outcome = outcome,
             FailureCode = failureCode,
-            DropCallback = markers.NoCallback,
+            // Fixed at creation, like every other behaviour: flipping the knob later does not change running tasks.
+            DropCallback = markers.NoCallback || knobs.DropCallbacks,
             CallbackCopies = markers.Callbacks ?? knobs.CallbackCopies,
             Latency = TimeSpan.FromMilliseconds(markers.LatencyMs ?? 0),
             QueryErrorStatus = markers.QueryErrorStatus,

@@ -51,12 +51,6 @@ internal sealed class CallbackDispatcher(
     private async Task DeliverAsync(CallbackDelivery delivery, CancellationToken stoppingToken)
     {
         var task = delivery.Task;
-        if (state.Knobs.DropCallbacks)
-        {
-            logger.LogInformation("Dropping callback for task {TaskId}: DropCallbacks is on", task.Id);
-            return;
-        }
-
         task.RecordCallbackAttempt();
 
         // Timers may fire a hair early; the body must describe the terminal task.

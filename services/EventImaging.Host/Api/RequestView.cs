@@ -1,0 +1,37 @@
+using System.Text.Json;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
+
+namespace EventImaging.Host.Api;
+
+/// <summary>One request as <c>GET /v1/images/{requestId}</c> shows it.</summary>
+public sealed record RequestView(
+    Guid RequestId,
+    string State,
+    string Provider,
+    string Model,
+    string? ProviderTaskId,
+    int Progress,
+    string[]? ImageUrls,
+    RequestError? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? SubmittedAt,
+    DateTimeOffset? FinishedAt,
+    DateTimeOffset Deadline)
+{
+    public static RequestView Of(ImageRequest row) => new(
+        row.RequestId,
+        row.State.ToString().ToLowerInvariant(),
+        row.Provider,
+        row.Model,
+        row.ProviderTaskId,
+        row.Progress,
+        row.ResultUrlsJson is null ? null : JsonSerializer.Deserialize<string[]>(row.ResultUrlsJson, EventJson.Options),
+        row.ErrorCode is null ? null : new RequestError(row.ErrorCode, row.ErrorMessage),
+        row.CreatedAt,
+        row.SubmittedAt,
+        row.FinishedAt,
+        row.Deadline);
+}
+
+public sealed record RequestError(string Code, string? Message);
