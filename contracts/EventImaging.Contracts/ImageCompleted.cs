@@ -23,5 +23,5 @@ public record ImageCompleted
 
     public required DateTimeOffset CompletedAt { get; init; }
 
-    public decimal? CreditsUsed { get; init; }
+    public double? CreditsUsed { get; init; }
 }

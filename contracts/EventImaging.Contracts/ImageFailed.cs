@@ -27,5 +27,5 @@ public record ImageFailed
 
     public required DateTimeOffset FailedAt { get; init; }
 
-    public decimal? CreditsUsed { get; init; }
+    public double? CreditsUsed { get; init; }
 }

@@ -19,5 +19,5 @@ public record ImageSubmitted
     public int? EstimatedSeconds { get; init; }
 
     /// <summary>Credits the provider reserved for the task, when it says.</summary>
-    public decimal? CreditsReserved { get; init; }
+    public double? CreditsReserved { get; init; }
 }

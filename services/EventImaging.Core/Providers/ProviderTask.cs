@@ -17,7 +17,7 @@ public sealed record ProviderTask(
     IReadOnlyList<string>? ResultUrls = null,
     ProviderFailure? Failure = null,
     int? EstimatedSeconds = null,
-    decimal? Credits = null)
+    double? Credits = null)
 {
     public bool IsTerminal => Status is not ProviderTaskStatus.Running;
 }

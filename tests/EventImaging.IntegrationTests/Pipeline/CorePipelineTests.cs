@@ -39,6 +39,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Equal("gpt-image-1.5", terminal.Text("model"));
         Assert.Equal("callback", terminal.Text("completedVia"));
         Assert.Equal("42", terminal.Message.GetProperty("metadata").GetProperty("order").GetString());
+        Assert.Equal(JsonValueKind.Number, terminal.Message.GetProperty("creditsUsed").ValueKind);
         var url = Assert.Single(terminal.Message.GetProperty("imageUrls").EnumerateArray()).GetString()!;
         var png = await env.Http.GetByteArrayAsync(new Uri(url));
         Assert.Equal(PngSignature, png[..8]);

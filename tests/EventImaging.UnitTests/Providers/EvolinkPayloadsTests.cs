@@ -21,7 +21,7 @@ public sealed class EvolinkPayloadsTests
         Assert.Equal("task-unified-1757156493-imcg5zqt", task.TaskId);
         Assert.Equal(ProviderTaskStatus.Running, task.Status);
         Assert.Equal(100, task.EstimatedSeconds);
-        Assert.Equal(2.5m, task.Credits);
+        Assert.Equal(2.5, task.Credits);
         Assert.False(task.IsTerminal);
     }
 

@@ -67,7 +67,7 @@ internal static class EvolinkPayloads
                 results,
                 failure,
                 root.TryGetProperty("task_info", out var info) && info.ValueKind == JsonValueKind.Object ? ReadInt(info, "estimated_time") : null,
-                root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? ReadDecimal(usage, "credits_reserved") : null);
+                root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? ReadNumber(usage, "credits_reserved") : null);
         }
     }
 
@@ -130,8 +130,8 @@ internal static class EvolinkPayloads
                 ? parsed
                 : null;
 
-    private static decimal? ReadDecimal(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number)
+    private static double? ReadNumber(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)
             ? number
             : null;
 }
