@@ -57,4 +57,11 @@ public static class Eventually
             await Task.Delay(PollInterval);
         }
     }
+
+    /// <summary>Shorthand used by the simulator tests: a condition that must hold within <paramref name="timeoutMs"/>.</summary>
+    public static Task TrueAsync(Func<Task<bool>> condition, int timeoutMs = 10_000) =>
+        UntilAsync(condition, TimeSpan.FromMilliseconds(timeoutMs), "the condition to hold");
+
+    public static Task TrueAsync(Func<bool> condition, int timeoutMs = 10_000) =>
+        TrueAsync(() => Task.FromResult(condition()), timeoutMs);
 }

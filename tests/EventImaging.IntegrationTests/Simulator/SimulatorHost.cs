@@ -209,23 +209,3 @@ internal sealed class CallbackReceiver
         return document.RootElement.Clone();
     }
 }
-
-internal static class Eventually
-{
-    public static async Task TrueAsync(Func<Task<bool>> condition, int timeoutMs = 10_000)
-    {
-        var deadline = DateTimeOffset.UtcNow.AddMilliseconds(timeoutMs);
-        while (!await condition())
-        {
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                Assert.Fail($"Condition not met within {timeoutMs} ms.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
-
-    public static Task TrueAsync(Func<bool> condition, int timeoutMs = 10_000) =>
-        TrueAsync(() => Task.FromResult(condition()), timeoutMs);
-}
