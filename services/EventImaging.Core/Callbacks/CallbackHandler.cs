@@ -1,8 +1,6 @@
 using System.Data.Common;
-using System.Text.Json;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
-using EventImaging.Core.Messaging;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
 using Microsoft.Extensions.Logging;
@@ -87,7 +85,7 @@ public sealed partial class CallbackHandler(
             return CallbackResult.Accepted;
         }
 
-        var outcome = OutcomeOf(row, client, task);
+        var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow());
         if (await ledger.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
         {
             LogFinished(requestId, client.Name, task.TaskId, outcome.State);
@@ -99,44 +97,6 @@ public sealed partial class CallbackHandler(
         }
 
         return CallbackResult.Accepted;
-    }
-
-    private TerminalOutcome OutcomeOf(ImageRequest row, IImageProvider client, ProviderTask task)
-    {
-        var metadata = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)?.Metadata;
-        var now = clock.GetUtcNow();
-        if (task.Status == ProviderTaskStatus.Completed)
-        {
-            return TerminalOutcome.Of(new ImageCompleted
-            {
-                RequestId = row.RequestId,
-                Provider = row.Provider,
-                Model = row.Model,
-                Metadata = metadata,
-                ProviderTaskId = task.TaskId,
-                ImageUrls = [.. task.ResultUrls ?? []],
-                UrlsExpireAt = now + client.Capabilities.ResultUrlLifetime,
-                CompletedVia = CompletionPaths.Callback,
-                CompletedAt = now,
-                CreditsUsed = task.Credits,
-            });
-        }
-
-        var failure = task.Failure ?? new ProviderFailure(FailureCodes.ProviderError, null, "The provider reported the task as failed.", true);
-        return TerminalOutcome.Of(new ImageFailed
-        {
-            RequestId = row.RequestId,
-            Provider = row.Provider,
-            Model = row.Model,
-            Metadata = metadata,
-            ProviderTaskId = task.TaskId,
-            Code = failure.Code,
-            ProviderCode = failure.ProviderCode,
-            Message = failure.Message,
-            Retryable = failure.Retryable,
-            FailedAt = now,
-            CreditsUsed = task.Credits,
-        });
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for provider {Provider} rejected: the token is not valid")]

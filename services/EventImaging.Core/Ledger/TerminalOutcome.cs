@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EventImaging.Contracts;
+using EventImaging.Core.Providers;
 
 namespace EventImaging.Core.Ledger;
 
@@ -27,4 +28,47 @@ public sealed record TerminalOutcome(
         null,
         failed.Code,
         failed.Message);
+
+    /// <summary>The outcome a finished provider task gives the request, learnt through <paramref name="completedVia"/>.</summary>
+    public static TerminalOutcome ForTask(ImageRequest row, ProviderTask task, TimeSpan resultUrlLifetime, string completedVia, DateTimeOffset now)
+    {
+        if (task.Status != ProviderTaskStatus.Completed)
+        {
+            var failure = task.Failure ?? new ProviderFailure(FailureCodes.ProviderError, null, "The provider reported the task as failed.", true);
+            return Failed(row, failure, task.TaskId, now, task.Credits);
+        }
+
+        return Of(new ImageCompleted
+        {
+            RequestId = row.RequestId,
+            Provider = row.Provider,
+            Model = row.Model,
+            Metadata = MetadataOf(row),
+            ProviderTaskId = task.TaskId,
+            ImageUrls = [.. task.ResultUrls ?? []],
+            UrlsExpireAt = now + resultUrlLifetime,
+            CompletedVia = completedVia,
+            CompletedAt = now,
+            CreditsUsed = task.Credits,
+        });
+    }
+
+    public static TerminalOutcome Failed(ImageRequest row, ProviderFailure failure, string? taskId, DateTimeOffset now, double? credits = null) =>
+        Of(new ImageFailed
+        {
+            RequestId = row.RequestId,
+            Provider = row.Provider,
+            Model = row.Model,
+            Metadata = MetadataOf(row),
+            ProviderTaskId = taskId,
+            Code = failure.Code,
+            ProviderCode = failure.ProviderCode,
+            Message = failure.Message,
+            Retryable = failure.Retryable,
+            FailedAt = now,
+            CreditsUsed = credits,
+        });
+
+    private static IReadOnlyDictionary<string, string>? MetadataOf(ImageRequest row) =>
+        JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, Messaging.EventJson.Options)?.Metadata;
 }

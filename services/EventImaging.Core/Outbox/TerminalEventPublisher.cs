@@ -50,7 +50,8 @@ public sealed class TerminalEventPublisher(IPublishEndpoint publisher, RequestLe
         where T : class =>
         await publisher.Publish(message, context =>
         {
-            context.MessageId = requestId;
+            // A command without a request id cannot be deduplicated; its answer gets a fresh id.
+            context.MessageId = requestId == Guid.Empty ? NewId.NextGuid() : MessageIds.Terminal(requestId);
             context.CorrelationId = requestId;
         }, cancellationToken);
 

@@ -100,7 +100,7 @@ public sealed partial class SubmissionService(
             var message = ex.Kind == ProviderFailureKind.OutcomeUnknown
                 ? $"The provider's answer to the create call never came; the task may or may not exist ({ex.Message})"
                 : ex.Message;
-            await FailAsync(row, command, ex.Failure with { Message = message }, null, cancellationToken);
+            await FailAsync(row, ex.Failure with { Message = message }, null, cancellationToken);
             return;
         }
 
@@ -131,61 +131,36 @@ public sealed partial class SubmissionService(
 
     private async Task RejectInvalidAsync(RoutedCommand routed, string message, CancellationToken cancellationToken)
     {
-        var command = routed.Command;
-        var failed = new ImageFailed
-        {
-            RequestId = command.RequestId,
-            Provider = routed.Provider,
-            Model = routed.ModelForEvents,
-            Metadata = command.Metadata,
-            Code = FailureCodes.InvalidRequest,
-            Message = message,
-            Retryable = false,
-            FailedAt = clock.GetUtcNow(),
-        };
-        LogInvalid(command.RequestId, message);
-
-        if (command.RequestId == Guid.Empty)
+        LogInvalid(routed.Command.RequestId, message);
+        var row = NewRow(routed);
+        var now = clock.GetUtcNow();
+        var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.InvalidRequest, null, message, false), null, now);
+        if (routed.Command.RequestId == Guid.Empty)
         {
             // Nothing to key a ledger row on: answer once, directly.
-            await publisher.Publish(failed, cancellationToken);
+            await terminalEvents.PublishAsync(Guid.Empty, outcome.EventType, outcome.EventJson, cancellationToken);
             return;
         }
 
-        var row = NewRow(routed);
-        var outcome = TerminalOutcome.Of(failed);
-        row.State = RequestState.Failed;
+        row.State = outcome.State;
         row.EventType = outcome.EventType;
         row.EventJson = outcome.EventJson;
         row.ErrorCode = outcome.ErrorCode;
         row.ErrorMessage = outcome.ErrorMessage;
-        row.FinishedAt = failed.FailedAt;
+        row.FinishedAt = now;
         if (await ledger.TryInsertAsync(row, cancellationToken))
         {
             await terminalEvents.PublishAsync(row, cancellationToken);
         }
         else
         {
-            LogDuplicate(command.RequestId, null);
+            LogDuplicate(row.RequestId, null);
         }
     }
 
-    private async Task FailAsync(ImageRequest row, GenerateImage command, ProviderFailure failure, string? taskId, CancellationToken cancellationToken)
+    private async Task FailAsync(ImageRequest row, ProviderFailure failure, string? taskId, CancellationToken cancellationToken)
     {
-        var failed = new ImageFailed
-        {
-            RequestId = row.RequestId,
-            Provider = row.Provider,
-            Model = row.Model,
-            Metadata = command.Metadata,
-            ProviderTaskId = taskId,
-            Code = failure.Code,
-            ProviderCode = failure.ProviderCode,
-            Message = failure.Message,
-            Retryable = failure.Retryable,
-            FailedAt = clock.GetUtcNow(),
-        };
-        var outcome = TerminalOutcome.Of(failed);
+        var outcome = TerminalOutcome.Failed(row, failure, taskId, clock.GetUtcNow());
         if (await ledger.TryFinishAsync(row.RequestId, outcome, taskId, cancellationToken))
         {
             LogFailed(row.RequestId, row.Provider, failure.Code, failure.ProviderCode);

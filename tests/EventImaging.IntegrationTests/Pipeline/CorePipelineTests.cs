@@ -136,6 +136,19 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Equal(RequestState.Failed, (await env.RowAsync(requestId))!.State);
     }
 
+    [Fact]
+    public async Task Command_without_a_request_id_still_gets_an_ImageFailed_saying_so()
+    {
+        await env.PublishJsonAsync(new { prompt = "No id" });
+
+        var terminal = await env.Events.TerminalAsync(Guid.Empty);
+
+        Assert.Equal("ImageFailed", terminal.Type);
+        Assert.Contains("requestId", terminal.Text("message"), StringComparison.Ordinal);
+        Assert.NotEqual(Guid.Empty, terminal.MessageId);
+        Assert.Empty(env.Simulator.GetCreateRequests());
+    }
+
     [Theory]
     [InlineData(402, FailureCodes.InsufficientQuota, "insufficient_quota")]
     [InlineData(401, FailureCodes.Unauthorized, "unauthorized")]
