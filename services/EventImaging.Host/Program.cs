@@ -1,6 +1,7 @@
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
 using EventImaging.Core.Submission;
@@ -14,6 +15,7 @@ builder.AddServiceDefaults();
 builder.AddLedger();
 builder.AddProviders();
 builder.AddSubmitter();
+builder.AddPollingFallback();
 builder.AddWebhookReceiver();
 builder.AddProviderSimulator();
 builder.AddMessageBus();

@@ -1,5 +1,6 @@
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
 using EventImaging.Core.Submission;
@@ -9,6 +10,7 @@ builder.AddServiceDefaults();
 builder.AddLedger();
 builder.AddProviders();
 builder.AddSubmitter();
+builder.AddPollingFallback();
 builder.AddMessageBus();
 
 var app = builder.Build();

@@ -51,6 +51,7 @@ public sealed partial class CallbackHandler(
         catch (ProviderPayloadException ex)
         {
             LogUnreadable(requestId, provider, ex.Message);
+            await MakeDueNowAsync(requestId, cancellationToken);
             return CallbackResult.Unreadable;
         }
 
@@ -76,7 +77,15 @@ public sealed partial class CallbackHandler(
 
         if (row.State.IsTerminal())
         {
-            LogDuplicate(requestId, row.State);
+            if (row.ErrorCode == FailureCodes.Timeout)
+            {
+                LogLate(requestId, task.TaskId);
+            }
+            else
+            {
+                LogDuplicate(requestId, row.State);
+            }
+
             return CallbackResult.Accepted;
         }
 
@@ -98,6 +107,22 @@ public sealed partial class CallbackHandler(
 
         return CallbackResult.Accepted;
     }
+
+    /// <summary>An unreadable callback still says the task has news: let the poller ask the provider now.</summary>
+    private async Task MakeDueNowAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ledger.MakeDueNowAsync(requestId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException { InnerException: DbException } or TimeoutException)
+        {
+            LogLedgerUnavailable(ex, requestId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Late callback for request {RequestId} (task {ProviderTaskId}) ignored: the request already timed out")]
+    private partial void LogLate(Guid requestId, string providerTaskId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for provider {Provider} rejected: the token is not valid")]
     private partial void LogRejectedToken(string provider);

@@ -101,6 +101,62 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
             .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> due, unfinished rows for <paramref name="owner"/>. The candidates come from
+    /// the partial index on <c>next_action_at</c> (cost follows the due rows, not the rows in flight); the claim is one
+    /// conditional update, so two replicas never hold the same row.
+    /// </summary>
+    public async Task<List<ImageRequest>> ClaimDueAsync(string owner, int limit, TimeSpan leaseFor, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var candidates = await db.Requests.AsNoTracking()
+            .Where(r => r.NextActionAt != null && r.NextActionAt <= now)
+            .OrderBy(r => r.NextActionAt)
+            .Select(r => r.RequestId)
+            .Take(limit)
+            .ToListAsync(cancellationToken);
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var until = now + leaseFor;
+        var claimed = await db.Requests
+            .Where(r => candidates.Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
+                && (r.State == RequestState.Received || r.State == RequestState.Submitted)
+                && (r.LeaseUntil == null || r.LeaseUntil < now))
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseOwner, owner).SetProperty(r => r.LeaseUntil, until), cancellationToken);
+        return claimed == 0
+            ? []
+            : await db.Requests.AsNoTracking()
+                .Where(r => candidates.Contains(r.RequestId) && r.LeaseOwner == owner && r.LeaseUntil == until)
+                .ToListAsync(cancellationToken);
+    }
+
+    /// <summary>Puts a claimed, still-running row back with its next poll time.</summary>
+    public async Task<bool> RescheduleAsync(Guid requestId, string owner, DateTimeOffset nextActionAt, int? progress, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return await db.Requests
+            .Where(r => r.RequestId == requestId && r.LeaseOwner == owner && (r.State == RequestState.Received || r.State == RequestState.Submitted))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.NextActionAt, nextActionAt)
+                .SetProperty(r => r.PollCount, r => r.PollCount + 1)
+                .SetProperty(r => r.Progress, r => progress ?? r.Progress)
+                .SetProperty(r => r.LeaseOwner, (string?)null)
+                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+    }
+
+    /// <summary>Makes a submitted row due for a status query now (its callback was unreadable).</summary>
+    public async Task MakeDueNowAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await db.Requests
+            .Where(r => r.RequestId == requestId && r.State == RequestState.Submitted)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.NextActionAt, now).SetProperty(r => r.UpdatedAt, now), cancellationToken);
+    }
+
     /// <summary>Releases a submit lease without a transition, so that a redelivery may try again.</summary>
     public async Task ReleaseLeaseAsync(Guid requestId, string owner, CancellationToken cancellationToken)
     {

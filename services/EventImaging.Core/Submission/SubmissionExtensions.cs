@@ -1,5 +1,6 @@
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Polling;
 using EventImaging.Core.Requests;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,6 +15,7 @@ public static class SubmissionExtensions
     public static IHostApplicationBuilder AddSubmitter(this IHostApplicationBuilder builder)
     {
         builder.AddCallbackTokens();
+        builder.AddPollingOptions();
         builder.Services.AddOptions<SubmitterOptions>().BindConfiguration(SubmitterOptions.Section)
             .Validate(o => o.ConcurrentSubmissions is > 0 and <= 1000, "Submitter:ConcurrentSubmissions must be between 1 and 1000.")
             .ValidateOnStart();

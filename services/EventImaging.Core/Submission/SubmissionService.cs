@@ -5,6 +5,7 @@ using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Outbox;
+using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Requests;
 using FluentValidation;
@@ -28,6 +29,7 @@ public sealed partial class SubmissionService(
     WorkerIdentity worker,
     IOptions<RequestOptions> requestOptions,
     IOptions<SubmitterOptions> submitterOptions,
+    IOptions<PollingOptions> pollingOptions,
     TimeProvider clock,
     ILogger<SubmissionService> logger)
 {
@@ -105,7 +107,7 @@ public sealed partial class SubmissionService(
         }
 
         var now = clock.GetUtcNow();
-        var firstPoll = now + TimeSpan.FromSeconds(task.EstimatedSeconds ?? 0) + submitterOptions.Value.FirstPollGrace;
+        var firstPoll = PollSchedule.First(now, task.EstimatedSeconds, submission.CallbackUrl is not null, pollingOptions.Value, row.Deadline);
         if (!await ledger.TryMarkSubmittedAsync(row.RequestId, task.TaskId, firstPoll, cancellationToken))
         {
             // The provider's callback overtook us and finished the request; it published the outcome.
@@ -172,6 +174,7 @@ public sealed partial class SubmissionService(
     {
         var command = routed.Command;
         var normalised = command with { Provider = routed.Provider, Model = routed.ModelForEvents };
+        var deadline = command.Deadline ?? clock.GetUtcNow() + requestOptions.Value.DefaultDeadline;
         return new ImageRequest
         {
             RequestId = command.RequestId,
@@ -179,7 +182,9 @@ public sealed partial class SubmissionService(
             Model = routed.ModelForEvents,
             State = RequestState.Received,
             CommandJson = JsonSerializer.Serialize(normalised, EventJson.Options),
-            Deadline = command.Deadline ?? clock.GetUtcNow() + requestOptions.Value.DefaultDeadline,
+            Deadline = deadline,
+            // Until it is submitted, only its deadline is due: the poller ends it there if it is still unsent.
+            NextActionAt = deadline,
             TraceParent = Activity.Current?.Id,
             TraceState = Activity.Current?.TraceStateString,
         };

@@ -14,7 +14,4 @@ public sealed class SubmitterOptions
 
     /// <summary>How long a replica holds a request while it submits it; after that another may take over.</summary>
     public TimeSpan SubmitLease { get; set; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>Added to the provider's estimate before the first status query of a submitted task.</summary>
-    public TimeSpan FirstPollGrace { get; set; } = TimeSpan.FromSeconds(30);
 }

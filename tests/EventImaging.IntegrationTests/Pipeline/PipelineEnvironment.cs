@@ -4,6 +4,7 @@ using EventImaging.Contracts;
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
 using EventImaging.Core.Submission;
@@ -96,6 +97,11 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["Outbox:SweepAfter"] = "00:00:01",
             ["Submitter:TransientRetryIntervals:0"] = "00:00:00.100",
             ["Submitter:TransientRetryIntervals:1"] = "00:00:00.200",
+            ["Polling:Interval"] = "00:00:00.100",
+            ["Polling:FirstPollGrace"] = "00:00:05",
+            ["Polling:FirstPollWithoutCallbacks"] = "00:00:00.200",
+            ["Polling:InitialInterval"] = "00:00:00.200",
+            ["Polling:MaxInterval"] = "00:00:00.800",
         };
         foreach (var (key, value) in settings)
         {
@@ -118,12 +124,18 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
         var submitterSettings = new Dictionary<string, string?>(common);
         submitterSettings.TryAdd("Callbacks:PublicBaseUrl", ReceiverUrl.AbsoluteUri);
+        if (submitterSettings["Callbacks:PublicBaseUrl"] is "")
+        {
+            // Polling-only mode: no public URL at all.
+            submitterSettings.Remove("Callbacks:PublicBaseUrl");
+        }
         Submitter = await StartAsync(submitterSettings, builder =>
         {
             builder.AddServiceDefaults();
             builder.AddLedger();
             builder.AddProviders();
             builder.AddSubmitter();
+            builder.AddPollingFallback();
             builder.AddMessageBus();
         }, app => app.MapDefaultEndpoints());
     }

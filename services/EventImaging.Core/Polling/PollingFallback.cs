@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using EventImaging.Contracts;
+using EventImaging.Core.Callbacks;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Outbox;
+using EventImaging.Core.Providers;
+using EventImaging.Core.Submission;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EventImaging.Core.Polling;
+
+/// <summary>
+/// Finds the outcome of tasks whose callback never came, and ends requests at their deadline. Claims due rows
+/// in small batches under a lease (any number of replicas may run), queries each provider with bounded
+/// concurrency, and transitions or reschedules. A task finished by its callback has no due time, so it is
+/// never queried again.
+/// </summary>
+public sealed partial class PollingFallback(
+    IServiceScopeFactory scopes,
+    ProviderRegistry providers,
+    IOptions<PollingOptions> options,
+    IOptions<CallbackOptions> callbacks,
+    WorkerIdentity worker,
+    TimeProvider clock,
+    ILogger<PollingFallback> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> concurrency = new();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (callbacks.Value.PublicBaseUrl is null)
+        {
+            LogPollingOnly();
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var claimed = 0;
+            try
+            {
+                claimed = await PollOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogCycleFailed(ex);
+            }
+
+            if (claimed < options.Value.BatchSize)
+            {
+                await Task.Delay(options.Value.Interval, clock, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>One cycle: claim due rows and settle each. Returns how many rows it claimed.</summary>
+    public async Task<int> PollOnceAsync(CancellationToken cancellationToken)
+    {
+        List<ImageRequest> rows;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            rows = await scope.ServiceProvider.GetRequiredService<RequestLedger>()
+                .ClaimDueAsync(worker.Name, options.Value.BatchSize, options.Value.Lease, cancellationToken);
+        }
+
+        await Task.WhenAll(rows.Select(row => SettleAsync(row, cancellationToken)));
+        return rows.Count;
+    }
+
+    private async Task SettleAsync(ImageRequest row, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
+        var now = clock.GetUtcNow();
+        try
+        {
+            if (now >= row.Deadline)
+            {
+                var timeout = new ProviderFailure(FailureCodes.Timeout, null, $"No outcome from {row.Provider} before the deadline {row.Deadline:O}.", true);
+                await FinishAsync(scope, row, TerminalOutcome.Failed(row, timeout, row.ProviderTaskId, now), cancellationToken);
+                return;
+            }
+
+            if (row.ProviderTaskId is null || providers.Find(row.Provider) is not { } provider)
+            {
+                // Not (yet) submitted: only its deadline is due.
+                await ledger.RescheduleAsync(row.RequestId, worker.Name, row.Deadline, null, cancellationToken);
+                return;
+            }
+
+            var task = await QueryAsync(provider, row, cancellationToken);
+            if (task is { IsTerminal: true })
+            {
+                var outcome = TerminalOutcome.ForTask(row, task, provider.Capabilities.ResultUrlLifetime, CompletionPaths.Poll, clock.GetUtcNow());
+                await FinishAsync(scope, row, outcome, cancellationToken);
+                return;
+            }
+
+            var next = PollSchedule.Next(clock.GetUtcNow(), row.PollCount + 1, Random.Shared.NextDouble(), options.Value, row.Deadline);
+            await ledger.RescheduleAsync(row.RequestId, worker.Name, next, task?.Progress, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The lease runs out and another cycle takes the row again.
+            LogSettleFailed(ex, row.RequestId);
+        }
+    }
+
+    /// <summary>The task's state, or null when the provider could not say (429, 5xx, unreachable): only a reschedule follows.</summary>
+    private async Task<ProviderTask?> QueryAsync(IImageProvider provider, ImageRequest row, CancellationToken cancellationToken)
+    {
+        var gate = concurrency.GetOrAdd(provider.Name, _ => new SemaphoreSlim(options.Value.ConcurrencyPerProvider));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await provider.GetAsync(row.ProviderTaskId!, cancellationToken);
+        }
+        catch (ProviderException ex)
+        {
+            LogQueryFailed(row.RequestId, row.Provider, ex.HttpStatus, ex.Message);
+            return null;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task FinishAsync(AsyncServiceScope scope, ImageRequest row, TerminalOutcome outcome, CancellationToken cancellationToken)
+    {
+        var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
+        if (await ledger.TryFinishAsync(row.RequestId, outcome, row.ProviderTaskId, cancellationToken))
+        {
+            LogFinished(row.RequestId, row.Provider, row.ProviderTaskId, outcome.State, outcome.ErrorCode);
+            await scope.ServiceProvider.GetRequiredService<TerminalEventPublisher>()
+                .PublishAsync(row.RequestId, outcome.EventType, outcome.EventJson, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Callbacks:PublicBaseUrl is not set: polling-only mode, requests are sent without a callback URL and finish by polling")]
+    private partial void LogPollingOnly();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} {State} via poll of {Provider} task {ProviderTaskId} (code {Code})")]
+    private partial void LogFinished(Guid requestId, string provider, string? providerTaskId, RequestState state, string? code);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId}: status query to {Provider} failed (HTTP {Status}): {Reason}; rescheduled")]
+    private partial void LogQueryFailed(Guid requestId, string provider, int? status, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Polling request {RequestId} failed; its lease will expire and another cycle retries it")]
+    private partial void LogSettleFailed(Exception exception, Guid requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A polling cycle failed; the next one starts after the interval")]
+    private partial void LogCycleFailed(Exception exception);
+}
