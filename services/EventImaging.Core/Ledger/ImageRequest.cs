@@ -22,6 +22,12 @@ public sealed class ImageRequest
 
     public int PollCount { get; set; }
 
+    /// <summary>A create call was started and its outcome is not known yet (or never became known: a timeout, a crash).</summary>
+    public bool AttemptInFlight { get; set; }
+
+    /// <summary>How many create calls ended with an unknown outcome; the ambiguous-submit policy allows one re-send.</summary>
+    public int UnknownOutcomes { get; set; }
+
     /// <summary>When the row next needs attention (a retry or a poll); null when nothing is due.</summary>
     public DateTimeOffset? NextActionAt { get; set; }
 

@@ -39,19 +39,31 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
         }
     }
 
-    /// <summary>Takes the lease on a received row so that only one worker submits it.</summary>
-    public async Task<bool> TryLeaseForSubmitAsync(Guid requestId, string owner, TimeSpan leaseFor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the submit lease of a received row for one create attempt: free (or expired), or held by
+    /// <paramref name="heldBy"/> (the poller's claim). The attempt counts as in flight until its outcome is
+    /// recorded; if the worker dies, the row falls due after the lease plus <paramref name="unknownWait"/>.
+    /// An attempt that starts while the previous one's outcome is still unknown counts that one as unknown.
+    /// Returns the row as leased, or null when another worker holds it or it left <c>received</c>.
+    /// </summary>
+    public async Task<ImageRequest?> TryLeaseForSubmitAsync(
+        Guid requestId, string owner, string? heldBy, TimeSpan leaseFor, TimeSpan unknownWait, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var until = now + leaseFor;
-        return await db.Requests
+        var due = until + unknownWait;
+        var leased = await db.Requests
             .Where(r => r.RequestId == requestId && r.State == RequestState.Received
-                && (r.LeaseUntil == null || r.LeaseUntil < now))
+                && (r.LeaseUntil == null || r.LeaseUntil < now || (heldBy != null && r.LeaseOwner == heldBy)))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.LeaseOwner, owner)
                 .SetProperty(r => r.LeaseUntil, until)
                 .SetProperty(r => r.SubmitAttempts, r => r.SubmitAttempts + 1)
+                .SetProperty(r => r.UnknownOutcomes, r => r.AttemptInFlight ? r.UnknownOutcomes + 1 : r.UnknownOutcomes)
+                .SetProperty(r => r.AttemptInFlight, true)
+                .SetProperty(r => r.NextActionAt, r => due < r.Deadline ? due : r.Deadline)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+        return leased ? await FindAsync(requestId, cancellationToken) : null;
     }
 
     public async Task<bool> TryMarkSubmittedAsync(Guid requestId, string providerTaskId, DateTimeOffset? nextActionAt, CancellationToken cancellationToken)
@@ -63,10 +75,28 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
                 .SetProperty(r => r.State, RequestState.Submitted)
                 .SetProperty(r => r.ProviderTaskId, providerTaskId)
                 .SetProperty(r => r.SubmittedAt, now)
+                .SetProperty(r => r.AttemptInFlight, false)
                 .SetProperty(r => r.NextActionAt, nextActionAt)
                 .SetProperty(r => r.LeaseOwner, (string?)null)
                 .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Ends a create attempt without a task: <paramref name="outcomeKnown"/> when the provider answered (a 429 or
+    /// 5xx: nothing was created), false when no answer came. The row falls due again at <paramref name="dueAt"/>.
+    /// </summary>
+    public async Task ScheduleSubmitAsync(Guid requestId, string owner, bool outcomeKnown, DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await db.Requests
+            .Where(r => r.RequestId == requestId && r.State == RequestState.Received && r.LeaseOwner == owner)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.AttemptInFlight, r => outcomeKnown ? false : r.AttemptInFlight)
+                .SetProperty(r => r.NextActionAt, r => dueAt < r.Deadline ? dueAt : r.Deadline)
+                .SetProperty(r => r.LeaseOwner, (string?)null)
+                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
     }
 
     /// <summary>
@@ -155,18 +185,6 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
         await db.Requests
             .Where(r => r.RequestId == requestId && r.State == RequestState.Submitted)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.NextActionAt, now).SetProperty(r => r.UpdatedAt, now), cancellationToken);
-    }
-
-    /// <summary>Releases a submit lease without a transition, so that a redelivery may try again.</summary>
-    public async Task ReleaseLeaseAsync(Guid requestId, string owner, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow();
-        await db.Requests
-            .Where(r => r.RequestId == requestId && r.LeaseOwner == owner)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.LeaseOwner, (string?)null)
-                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(r => r.UpdatedAt, now), cancellationToken);
     }
 
     /// <summary>Records that the row's event reached the broker; true only for the first marker.</summary>

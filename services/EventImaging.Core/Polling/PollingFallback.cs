@@ -58,18 +58,19 @@ public sealed partial class PollingFallback(
     /// <summary>One cycle: claim due rows and settle each. Returns how many rows it claimed.</summary>
     public async Task<int> PollOnceAsync(CancellationToken cancellationToken)
     {
+        var claim = $"{worker.Name}:poll:{Guid.NewGuid():N}";
         List<ImageRequest> rows;
         await using (var scope = scopes.CreateAsyncScope())
         {
             rows = await scope.ServiceProvider.GetRequiredService<RequestLedger>()
-                .ClaimDueAsync(worker.Name, options.Value.BatchSize, options.Value.Lease, cancellationToken);
+                .ClaimDueAsync(claim, options.Value.BatchSize, options.Value.Lease, cancellationToken);
         }
 
-        await Task.WhenAll(rows.Select(row => SettleAsync(row, cancellationToken)));
+        await Task.WhenAll(rows.Select(row => SettleAsync(row, claim, cancellationToken)));
         return rows.Count;
     }
 
-    private async Task SettleAsync(ImageRequest row, CancellationToken cancellationToken)
+    private async Task SettleAsync(ImageRequest row, string claim, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
@@ -83,10 +84,17 @@ public sealed partial class PollingFallback(
                 return;
             }
 
-            if (row.ProviderTaskId is null || providers.Find(row.Provider) is not { } provider)
+            if (providers.Find(row.Provider) is not { } provider)
             {
-                // Not (yet) submitted: only its deadline is due.
-                await ledger.RescheduleAsync(row.RequestId, worker.Name, row.Deadline, null, cancellationToken);
+                LogNoProvider(row.RequestId, row.Provider);
+                await ledger.RescheduleAsync(row.RequestId, claim, clock.GetUtcNow() + options.Value.MaxInterval, null, cancellationToken);
+                return;
+            }
+
+            if (row.State == RequestState.Received)
+            {
+                // A scheduled retry, an attempt whose outcome is unknown, or a submitter that died mid-way.
+                await scope.ServiceProvider.GetRequiredService<SubmissionService>().SubmitAsync(row.RequestId, provider, claim, cancellationToken);
                 return;
             }
 
@@ -99,7 +107,7 @@ public sealed partial class PollingFallback(
             }
 
             var next = PollSchedule.Next(clock.GetUtcNow(), row.PollCount + 1, Random.Shared.NextDouble(), options.Value, row.Deadline);
-            await ledger.RescheduleAsync(row.RequestId, worker.Name, next, task?.Progress, cancellationToken);
+            await ledger.RescheduleAsync(row.RequestId, claim, next, task?.Progress, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -150,6 +158,9 @@ public sealed partial class PollingFallback(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Polling request {RequestId} failed; its lease will expire and another cycle retries it")]
     private partial void LogSettleFailed(Exception exception, Guid requestId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} names provider {Provider}, which this replica has no client for; rescheduled")]
+    private partial void LogNoProvider(Guid requestId, string provider);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A polling cycle failed; the next one starts after the interval")]
     private partial void LogCycleFailed(Exception exception);

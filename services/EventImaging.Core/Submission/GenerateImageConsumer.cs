@@ -5,24 +5,21 @@ using Microsoft.Extensions.Options;
 namespace EventImaging.Core.Submission;
 
 /// <summary>Consumes <see cref="GenerateImage"/>, from MassTransit publishers or as plain JSON.</summary>
-public sealed class GenerateImageConsumer(SubmissionService submission, IOptions<SubmitterOptions> options) : IConsumer<GenerateImage>
+public sealed class GenerateImageConsumer(SubmissionService submission) : IConsumer<GenerateImage>
 {
-    public Task Consume(ConsumeContext<GenerateImage> context)
-    {
-        var finalAttempt = context.GetRetryAttempt() >= options.Value.TransientRetryIntervals.Length;
-        return submission.HandleAsync(context.Message, finalAttempt, context.CancellationToken);
-    }
+    public Task Consume(ConsumeContext<GenerateImage> context) =>
+        submission.HandleAsync(context.Message, context.CancellationToken);
 }
 
-/// <summary>Endpoint settings: bounded concurrency, and redelivery only for transient provider failures.</summary>
+/// <summary>
+/// Bounded concurrency. Provider failures are not retried here: the ledger schedules them, so a long wait
+/// neither holds the message nor is lost on restart. Only brief infrastructure hiccups are retried in place.
+/// </summary>
 public sealed class GenerateImageConsumerDefinition : ConsumerDefinition<GenerateImageConsumer>
 {
-    private readonly SubmitterOptions options;
-
     public GenerateImageConsumerDefinition(IOptions<SubmitterOptions> options)
     {
-        this.options = options.Value;
-        ConcurrentMessageLimit = this.options.ConcurrentSubmissions;
+        ConcurrentMessageLimit = options.Value.ConcurrentSubmissions;
     }
 
     protected override void ConfigureConsumer(
@@ -30,11 +27,6 @@ public sealed class GenerateImageConsumerDefinition : ConsumerDefinition<Generat
         IConsumerConfigurator<GenerateImageConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(retry =>
-        {
-            retry.Handle<Providers.ProviderException>(ex => ex.Kind == Providers.ProviderFailureKind.Transient);
-            retry.Handle<SubmissionBusyException>();
-            retry.Intervals(options.TransientRetryIntervals);
-        });
+        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(100, 500, 2000));
     }
 }

@@ -33,8 +33,7 @@ public sealed partial class SubmissionService(
     TimeProvider clock,
     ILogger<SubmissionService> logger)
 {
-    /// <param name="finalAttempt">True when no redelivery follows a transient failure: it becomes <c>ImageFailed</c>.</param>
-    public async Task HandleAsync(GenerateImage command, bool finalAttempt, CancellationToken cancellationToken)
+    public async Task HandleAsync(GenerateImage command, CancellationToken cancellationToken)
     {
         var routed = router.Route(command);
         var validation = await validator.ValidateAsync(routed, cancellationToken);
@@ -48,32 +47,43 @@ public sealed partial class SubmissionService(
         var row = NewRow(routed);
         if (!await ledger.TryInsertAsync(row, cancellationToken))
         {
-            var existing = await ledger.FindAsync(command.RequestId, cancellationToken);
-            if (existing is not { State: RequestState.Received })
-            {
-                LogDuplicate(command.RequestId, existing?.State);
-                return;
-            }
-
-            // A redelivery of a command whose submission did not finish: resume it under the lease.
-            row = existing;
+            // The ledger already drives this request (retries, crash recovery and deadline included).
+            LogDuplicate(command.RequestId, (await ledger.FindAsync(command.RequestId, cancellationToken))?.State);
+            return;
         }
 
-        await SubmitAsync(row, routed.Client!, finalAttempt, cancellationToken);
+        await SubmitAsync(row.RequestId, routed.Client!, claimedBy: null, cancellationToken);
     }
 
-    private async Task SubmitAsync(ImageRequest row, IImageProvider provider, bool finalAttempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// One create attempt for a received row, under its submit lease. Used by the consumer for the first
+    /// attempt and by the poller for scheduled retries (<paramref name="claimedBy"/> is its claim).
+    /// </summary>
+    public async Task SubmitAsync(Guid requestId, IImageProvider provider, string? claimedBy, CancellationToken cancellationToken)
     {
-        if (!await ledger.TryLeaseForSubmitAsync(row.RequestId, worker.Name, submitterOptions.Value.SubmitLease, cancellationToken))
+        var owner = $"{worker.Name}:{Guid.NewGuid():N}";
+        var options = submitterOptions.Value;
+        var row = await ledger.TryLeaseForSubmitAsync(requestId, owner, claimedBy, options.SubmitLease, options.UnknownOutcomeWait, cancellationToken);
+        if (row is null)
         {
-            LogLeaseHeld(row.RequestId);
-            if (finalAttempt)
-            {
-                return;
-            }
+            LogLeaseHeld(requestId);
+            return;
+        }
 
-            // Another copy of this command is being submitted right now; look again after it has finished.
-            throw new SubmissionBusyException(row.RequestId);
+        if (row.UnknownOutcomes >= 2)
+        {
+            var unknown = new ProviderFailure(
+                FailureCodes.ProviderError,
+                null,
+                $"Two create calls to {row.Provider} ended without an answer and no callback came; the outcome is unknown, so the request is not sent a third time.",
+                true);
+            await FailAsync(row, unknown, null, cancellationToken);
+            return;
+        }
+
+        if (row.UnknownOutcomes == 1)
+        {
+            LogResend(row.RequestId, row.Provider, options.UnknownOutcomeWait);
         }
 
         var command = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)!;
@@ -91,18 +101,25 @@ public sealed partial class SubmissionService(
         {
             task = await provider.CreateAsync(submission, cancellationToken);
         }
-        catch (ProviderException ex) when (ex.Kind == ProviderFailureKind.Transient && !finalAttempt && clock.GetUtcNow() < row.Deadline)
+        catch (ProviderException ex) when (ex.Kind == ProviderFailureKind.Transient)
         {
-            LogTransient(row.RequestId, row.Provider, ex.HttpStatus, ex.Message);
-            await ledger.ReleaseLeaseAsync(row.RequestId, worker.Name, cancellationToken);
-            throw;
+            var retryAt = RetrySchedule.Next(clock.GetUtcNow(), row.SubmitAttempts, ex.RetryAfter, Random.Shared.NextDouble(), options);
+            LogTransient(row.RequestId, row.Provider, ex.HttpStatus, ex.Message, retryAt);
+            await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: true, retryAt, cancellationToken);
+            return;
+        }
+        catch (ProviderException ex) when (ex.Kind == ProviderFailureKind.OutcomeUnknown)
+        {
+            // Never re-sent at once: the provider may have created (and billed) the task. Its callback, bound to
+            // this request rather than to a task id, can still finish the request while we wait.
+            var dueAt = clock.GetUtcNow() + options.UnknownOutcomeWait;
+            LogUnknownOutcome(row.RequestId, row.Provider, ex.Message, dueAt);
+            await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, dueAt, cancellationToken);
+            return;
         }
         catch (ProviderException ex)
         {
-            var message = ex.Kind == ProviderFailureKind.OutcomeUnknown
-                ? $"The provider's answer to the create call never came; the task may or may not exist ({ex.Message})"
-                : ex.Message;
-            await FailAsync(row, ex.Failure with { Message = message }, null, cancellationToken);
+            await FailAsync(row, ex.Failure, null, cancellationToken);
             return;
         }
 
@@ -183,8 +200,8 @@ public sealed partial class SubmissionService(
             State = RequestState.Received,
             CommandJson = JsonSerializer.Serialize(normalised, EventJson.Options),
             Deadline = deadline,
-            // Until it is submitted, only its deadline is due: the poller ends it there if it is still unsent.
-            NextActionAt = deadline,
+            // If this worker dies before it takes the submit lease, the poller submits the row after this.
+            NextActionAt = clock.GetUtcNow() + submitterOptions.Value.SubmitLease,
             TraceParent = Activity.Current?.Id,
             TraceState = Activity.Current?.TraceStateString,
         };
@@ -205,6 +222,12 @@ public sealed partial class SubmissionService(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} is being submitted by another worker")]
     private partial void LogLeaseHeld(Guid requestId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: transient failure at {Provider} (HTTP {Status}): {Reason}; it will be retried")]
-    private partial void LogTransient(Guid requestId, string provider, int? status, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: transient failure at {Provider} (HTTP {Status}): {Reason}; next attempt at {RetryAt}")]
+    private partial void LogTransient(Guid requestId, string provider, int? status, string reason, DateTimeOffset retryAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the create call to {Provider} got no answer ({Reason}); waiting for its callback until {DueAt} before sending once more")]
+    private partial void LogUnknownOutcome(Guid requestId, string provider, string reason, DateTimeOffset dueAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: no callback came within {Wait} of an unanswered create call; sending it to {Provider} once more (this may be billed twice)")]
+    private partial void LogResend(Guid requestId, string provider, TimeSpan wait);
 }

@@ -29,6 +29,10 @@ namespace EventImaging.Core.Ledger.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("request_id");
 
+                    b.Property<bool>("AttemptInFlight")
+                        .HasColumnType("boolean")
+                        .HasColumnName("attempt_in_flight");
+
                     b.Property<string>("CommandJson")
                         .IsRequired()
                         .HasColumnType("text")
@@ -132,6 +136,10 @@ namespace EventImaging.Core.Ledger.Migrations
                     b.Property<string>("TraceState")
                         .HasColumnType("text")
                         .HasColumnName("trace_state");
+
+                    b.Property<int>("UnknownOutcomes")
+                        .HasColumnType("integer")
+                        .HasColumnName("unknown_outcomes");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
