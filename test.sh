@@ -160,7 +160,7 @@ start_postgres() {
         step "postgres: cluster $version/$cluster already running on port $port, reusing it"
     else
         step "postgres: starting cluster $version/$cluster on 127.0.0.1:$port"
-        (cd / && as_root pg_ctlcluster -o "-c listen_addresses=127.0.0.1" "$version" "$cluster" start) ||
+        (cd / && as_root pg_ctlcluster -o "-c listen_addresses=127.0.0.1 -c max_connections=300" "$version" "$cluster" start) ||
             fail "postgres: pg_ctlcluster $version $cluster start failed (see /var/log/postgresql)"
     fi
 

@@ -14,6 +14,8 @@ public static class LedgerExtensions
 {
     public const string LedgerConnection = "Ledger";
 
+    private const int DefaultMaxPoolSize = 16;
+
     /// <summary>
     /// The ledger on PostgreSQL (<c>ConnectionStrings:Ledger</c>), or on a SQLite file in embedded mode
     /// (<c>Ledger:SqlitePath</c>); the DataProtection key ring in the same database; the outbox sweeper.
@@ -34,7 +36,7 @@ public static class LedgerExtensions
         }
         else
         {
-            builder.Services.AddDbContext<LedgerDbContext>(o => o.UseNpgsql(connection));
+            builder.Services.AddDbContext<LedgerDbContext>(o => o.UseNpgsql(WithBoundedPool(connection)));
         }
 
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
@@ -55,4 +57,23 @@ public static class LedgerExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSweeper>());
         return builder;
     }
+
+    /// <summary>
+    /// Npgsql's pool may grow to 100 connections per process, PostgreSQL's own default limit: a few replicas
+    /// under load would exhaust the server. Unless the connection string says otherwise, each service keeps at
+    /// most <see cref="DefaultMaxPoolSize"/>, and waits for a free one rather than failing.
+    /// </summary>
+    internal static string WithBoundedPool(string connection)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connection);
+        if (!connection.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase)
+            && !connection.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase)
+            && !connection.Contains("Max Pool Size", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxPoolSize = DefaultMaxPoolSize;
+        }
+
+        return builder.ConnectionString;
+    }
+
 }

@@ -1,4 +1,6 @@
+using EventImaging.Core.Outbox;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Ledger;
 
@@ -6,7 +8,7 @@ namespace EventImaging.Core.Ledger;
 /// Every write to the ledger. Transitions are conditional updates on the state (compare-and-set):
 /// a method returns false when another writer got there first, and only the winner acts.
 /// </summary>
-public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
+public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> outbox, TimeProvider clock)
 {
     public Task<ImageRequest?> FindAsync(Guid requestId, CancellationToken cancellationToken) =>
         db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId, cancellationToken);
@@ -17,6 +19,13 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
         var now = clock.GetUtcNow();
         request.CreatedAt = now;
         request.UpdatedAt = now;
+        if (request.FinishedAt is not null)
+        {
+            // Born terminal (an invalid command): its writer publishes the event, as after any terminal transition.
+            request.LeaseOwner = "outbox";
+            request.LeaseUntil = now + outbox.Value.PublishLease;
+        }
+
         db.Requests.Add(request);
         try
         {
@@ -106,6 +115,7 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
     public async Task<bool> TryFinishAsync(Guid requestId, TerminalOutcome outcome, string? expectedTaskId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        var publishUntil = now + outbox.Value.PublishLease;
         var to = outcome.State;
         var from = RequestTransitions.SourcesOf(to);
         var query = db.Requests.Where(r => r.RequestId == requestId && from.Contains(r.State));
@@ -125,8 +135,9 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
             .SetProperty(r => r.EventJson, outcome.EventJson)
             .SetProperty(r => r.EventPublishedAt, (DateTimeOffset?)null)
             .SetProperty(r => r.NextActionAt, (DateTimeOffset?)null)
-            .SetProperty(r => r.LeaseOwner, (string?)null)
-            .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+            // The writer publishes the event; sweepers keep off until the publish lease has passed.
+            .SetProperty(r => r.LeaseOwner, "outbox")
+            .SetProperty(r => r.LeaseUntil, publishUntil)
             .SetProperty(r => r.FinishedAt, now)
             .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
     }
@@ -209,13 +220,16 @@ public sealed class RequestLedger(LedgerDbContext db, TimeProvider clock)
                 .SetProperty(r => r.LeaseUntil, until), cancellationToken) == 1;
     }
 
-    /// <summary>Terminal rows whose event is not yet marked published and that finished before <paramref name="finishedBefore"/>.</summary>
-    public Task<List<ImageRequest>> FindUnpublishedAsync(DateTimeOffset finishedBefore, int limit, CancellationToken cancellationToken) =>
-        db.Requests.AsNoTracking()
-            .Where(r => r.EventPublishedAt == null && r.FinishedAt != null && r.FinishedAt < finishedBefore)
+    /// <summary>Terminal rows whose event is not yet marked published and whose publish lease has passed.</summary>
+    public Task<List<ImageRequest>> FindUnpublishedAsync(int limit, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return db.Requests.AsNoTracking()
+            .Where(r => r.EventPublishedAt == null && r.FinishedAt != null && (r.LeaseUntil == null || r.LeaseUntil < now))
             .OrderBy(r => r.FinishedAt)
             .Take(limit)
             .ToListAsync(cancellationToken);
+    }
 
     private Task<bool> ExistsAsync(Guid requestId, CancellationToken cancellationToken) =>
         db.Requests.AsNoTracking().AnyAsync(r => r.RequestId == requestId, cancellationToken);

@@ -42,11 +42,11 @@ public sealed class OutboxSweeper(
         await using var scope = scopes.CreateAsyncScope();
         var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
         var publisher = scope.ServiceProvider.GetRequiredService<TerminalEventPublisher>();
-        var rows = await ledger.FindUnpublishedAsync(clock.GetUtcNow() - options.Value.SweepAfter, options.Value.BatchSize, cancellationToken);
+        var rows = await ledger.FindUnpublishedAsync(options.Value.BatchSize, cancellationToken);
         var published = 0;
         foreach (var row in rows)
         {
-            if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, options.Value.SweepAfter, cancellationToken)
+            if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, options.Value.PublishLease, cancellationToken)
                 && await publisher.PublishAsync(row, cancellationToken))
             {
                 published++;

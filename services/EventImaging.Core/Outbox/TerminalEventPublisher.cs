@@ -37,7 +37,16 @@ public sealed class TerminalEventPublisher(IPublishEndpoint publisher, RequestLe
             return false;
         }
 
-        await ledger.MarkEventPublishedAsync(requestId, cancellationToken);
+        try
+        {
+            await ledger.MarkEventPublishedAsync(requestId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The event is out; the sweeper will publish it again with the same MessageId (at least once).
+            logger.LogWarning(ex, "{EventType} for request {RequestId} was published but could not be marked; it may be published again", eventType, requestId);
+        }
+
         return true;
     }
 

@@ -17,7 +17,8 @@ namespace EventImaging.Core.Submission;
 
 /// <summary>
 /// The submit flow: validate, record, call the provider, record the task. Every step is driven by the
-/// ledger, so a redelivered command resumes where the last attempt stopped and a duplicate does nothing.
+/// ledger: retries, recovery after a crash and the deadline are due times the polling fallback acts on, so a
+/// duplicate or redelivered command does nothing.
 /// </summary>
 public sealed partial class SubmissionService(
     RequestRouter router,

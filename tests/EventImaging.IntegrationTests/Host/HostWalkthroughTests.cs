@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EventImaging.IntegrationTests.Processes;
 
 namespace EventImaging.IntegrationTests.Host;
 
@@ -10,14 +11,21 @@ public sealed class HostWalkthroughTests : IAsyncLifetime
     private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
     private readonly HttpClient http = new();
-    private HostProcess host = null!;
+    private readonly string ledgerPath = Path.Combine(Path.GetTempPath(), $"eventimaging-host-{Guid.NewGuid():N}.db");
+    private ServiceProcess host = null!;
 
-    public async Task InitializeAsync() => host = await HostProcess.StartAsync();
+    // No broker, database or key: only the SQLite file is moved out of the way.
+    public async Task InitializeAsync() =>
+        host = await ServiceProcess.StartAsync("EventImaging.Host", new Dictionary<string, string?>(), "--Ledger:SqlitePath", ledgerPath);
 
     public async Task DisposeAsync()
     {
         http.Dispose();
         await host.DisposeAsync();
+        foreach (var file in new[] { ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm" })
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]

@@ -11,6 +11,7 @@ using EventImaging.Core.Submission;
 using EventImaging.IntegrationTests.Infrastructure;
 using EventImaging.ProviderSimulator;
 using MassTransit;
+using Npgsql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -55,15 +56,20 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public HttpClient Http { get; } = new();
 
+    /// <summary>The settings every service of this environment runs with (broker, ledger, provider, short test timings).</summary>
+    public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
+    /// <param name="inProcessSubmitter">False when the test runs its Submitters as processes.</param>
     public static async Task<PipelineEnvironment> StartAsync(
         RabbitMqFixture rabbitMq,
         PostgresFixture postgres,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null,
+        bool inProcessSubmitter = true)
     {
         var environment = new PipelineEnvironment(await rabbitMq.CreateVirtualHostAsync(), await postgres.CreateDatabaseAsync());
         try
         {
-            await environment.StartServicesAsync(settings ?? new Dictionary<string, string?>());
+            await environment.StartServicesAsync(settings ?? new Dictionary<string, string?>(), inProcessSubmitter);
         }
         catch
         {
@@ -74,7 +80,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         return environment;
     }
 
-    private async Task StartServicesAsync(IDictionary<string, string?> settings)
+    private async Task StartServicesAsync(IDictionary<string, string?> settings, bool inProcessSubmitter)
     {
         var simulator = await StartAsync(new Dictionary<string, string?>
         {
@@ -94,7 +100,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["Providers:Evolink:ApiKey"] = ApiKey,
             ["Callbacks:AllowInsecureHttp"] = "true",
             ["Outbox:SweepInterval"] = "00:00:00.200",
-            ["Outbox:SweepAfter"] = "00:00:01",
+            ["Outbox:PublishLease"] = "00:00:03",
             ["Submitter:RetryInitialInterval"] = "00:00:00.200",
             ["Submitter:UnknownOutcomeWait"] = "00:00:01",
             ["Submitter:SubmitLease"] = "00:00:05",
@@ -108,6 +114,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         {
             common[key] = value;
         }
+
+        Settings = common;
 
         Receiver = await StartAsync(common, builder =>
         {
@@ -129,6 +137,11 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         {
             // Polling-only mode: no public URL at all.
             submitterSettings.Remove("Callbacks:PublicBaseUrl");
+        }
+
+        if (!inProcessSubmitter)
+        {
+            return;
         }
         Submitter = await StartAsync(submitterSettings, builder =>
         {
@@ -178,7 +191,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public async Task<ImageRequest?> RowAsync(Guid requestId)
     {
-        await using var scope = Submitter.Services.CreateAsyncScope();
+        await using var scope = Receiver.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<LedgerDbContext>();
         return await db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId);
     }
@@ -202,6 +215,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             await Events.DisposeAsync();
         }
 
+        // Idle pooled connections outlive the apps for minutes; over a whole run they would exhaust the server.
+        NpgsqlConnection.ClearAllPools();
         Http.Dispose();
     }
 }

@@ -1,0 +1,110 @@
+using EventImaging.Contracts;
+using EventImaging.IntegrationTests.Pipeline;
+using Xunit.Abstractions;
+
+namespace EventImaging.IntegrationTests.Processes;
+
+/// <summary>Submitters and receivers as separate processes on one broker and database: killed, restarted, scaled out.</summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
+{
+    private static Dictionary<string, string?> SubmitterSettings(PipelineEnvironment env, Uri receiver) =>
+        new(env.Settings)
+        {
+            ["Callbacks:PublicBaseUrl"] = receiver.AbsoluteUri,
+            ["Submitter:SubmitLease"] = "00:00:03",
+            ["Polling:FirstPollGrace"] = "00:00:02",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+
+    [Fact]
+    public async Task A_submitter_killed_mid_flight_and_restarted_still_ends_every_request_exactly_once()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
+        env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 1500, CreateLatencyMs = 100 });
+        var settings = SubmitterSettings(env, env.ReceiverUrl);
+        var ids = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToArray();
+
+        await using (var first = await ServiceProcess.StartAsync("EventImaging.Submitter", settings))
+        {
+            foreach (var id in ids)
+            {
+                await env.PublishJsonAsync(new { requestId = id, prompt = $"Crash test {id:N}" });
+            }
+
+            await Eventually.UntilAsync(
+                () => Task.FromResult(env.Simulator.GetCreateRequests().Count >= 10),
+                TimeSpan.FromSeconds(30),
+                "some requests to reach the provider before the kill");
+            await first.KillAsync();
+        }
+
+        var reachedBeforeKill = env.Simulator.GetCreateRequests().Count;
+        await using var second = await ServiceProcess.StartAsync("EventImaging.Submitter", settings);
+
+        foreach (var id in ids)
+        {
+            await env.Events.TerminalAsync(id, TimeSpan.FromSeconds(60));
+        }
+
+        output.WriteLine($"{reachedBeforeKill} of {ids.Length} requests had reached the provider when the first submitter was killed");
+        Assert.All(ids, id => Assert.Equal("ImageCompleted", Assert.Single(env.Events.TerminalFor(id)).Type));
+        Assert.InRange(reachedBeforeKill, 10, ids.Length - 1);
+    }
+
+    [Fact]
+    public async Task Two_submitters_and_two_receivers_settle_200_requests_once_each_and_never_query_a_task_twice_at_once()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
+        env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 300 });
+        var receiverSettings = new Dictionary<string, string?>(env.Settings) { ["Logging:LogLevel:Default"] = "Warning" };
+        await using var receiverA = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
+        await using var receiverB = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
+        // Each submitter's callbacks go to the other's receiver: tokens cross processes through the shared key ring.
+        await using var submitterA = await ServiceProcess.StartAsync("EventImaging.Submitter", SubmitterSettings(env, receiverB.BaseUrl));
+        await using var submitterB = await ServiceProcess.StartAsync("EventImaging.Submitter", SubmitterSettings(env, receiverA.BaseUrl));
+
+        var ids = Enumerable.Range(0, 200).Select(_ => Guid.NewGuid()).ToArray();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var marker = (i % 2, i % 4) switch
+            {
+                (0, _) => "[sim:no-callback]",
+                (_, 1) => "[sim:callbacks=2]",
+                _ => "",
+            };
+            await env.PublishJsonAsync(new { requestId = ids[i], prompt = $"Scale {marker} {ids[i]:N}" });
+        }
+
+        foreach (var id in ids)
+        {
+            await env.Events.TerminalAsync(id, TimeSpan.FromSeconds(90));
+        }
+
+        // Anything still in flight would arrive well within the outbox's own sweep; the sweeper leaves none.
+        var probe = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId = probe, prompt = "" });
+        await env.Events.TerminalAsync(probe);
+
+        var viaPoll = 0;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var terminal = Assert.Single(env.Events.TerminalFor(ids[i]));
+            Assert.Equal("ImageCompleted", terminal.Type);
+            var polled = terminal.Text("completedVia") == CompletionPaths.Poll;
+            viaPoll += polled ? 1 : 0;
+            if (i % 2 == 0)
+            {
+                Assert.True(polled, $"request {i} had its callback dropped, so only a poll could finish it");
+            }
+
+            // Every status query follows a claim by exactly one poller: queries = rescheduled polls + the final one.
+            var row = (await env.RowAsync(ids[i]))!;
+            var queries = env.Simulator.GetStatusQueryCount(row.ProviderTaskId!);
+            Assert.Equal(row.PollCount + (polled ? 1 : 0), queries);
+        }
+
+        output.WriteLine($"200 requests: {viaPoll} completed via poll, {200 - viaPoll} via callback");
+        Assert.Equal(200, ids.Select(id => env.Events.TerminalFor(id)[0].MessageId).Distinct().Count());
+    }
+}
