@@ -5,10 +5,5 @@ public sealed class ProviderRegistry(IEnumerable<IImageProvider> providers)
 {
     private readonly Dictionary<string, IImageProvider> byName = providers.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
 
-    public IReadOnlyCollection<string> Names => byName.Keys;
-
     public IImageProvider? Find(string name) => byName.GetValueOrDefault(name);
-
-    public IImageProvider Get(string name) =>
-        Find(name) ?? throw new InvalidOperationException($"Provider '{name}' is not configured.");
 }
