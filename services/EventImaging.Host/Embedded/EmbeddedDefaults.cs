@@ -23,6 +23,8 @@ public static class EmbeddedDefaults
             ["Callbacks:AllowInsecureHttp"] = "true",
             ["Providers:Evolink:BaseUrl"] = $"{self}/evolink",
             ["Providers:Evolink:ApiKey"] = "sim-key",
+            ["Providers:GptImage15:BaseUrl"] = $"{self}/gptimage15",
+            ["Providers:GptImage15:ApiKey"] = "sim-key",
             ["Simulator:AllowInsecureCallbacks"] = "true",
         };
         var missing = defaults.Where(setting => builder.Configuration[setting.Key] is null).ToDictionary();

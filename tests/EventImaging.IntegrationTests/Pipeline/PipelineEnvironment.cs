@@ -98,6 +98,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             ["ConnectionStrings:Ledger"] = Ledger,
             ["Providers:Evolink:BaseUrl"] = new Uri(SimulatorUrl, "/evolink").AbsoluteUri,
             ["Providers:Evolink:ApiKey"] = ApiKey,
+            ["Providers:GptImage15:BaseUrl"] = new Uri(SimulatorUrl, "/gptimage15").AbsoluteUri,
+            ["Providers:GptImage15:ApiKey"] = ApiKey,
             ["Callbacks:AllowInsecureHttp"] = "true",
             ["Outbox:SweepInterval"] = "00:00:00.200",
             ["Outbox:PublishLease"] = "00:00:03",

@@ -1,6 +1,7 @@
 using EventImaging.Contracts;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Providers.Evolink;
+using EventImaging.Core.Providers.GptImage15;
 using EventImaging.Core.Requests;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,10 @@ public sealed class GenerateImageValidatorTests
 
     private readonly GenerateImageValidator validator = new(new FixedClock(Now));
     private readonly RequestRouter router = new(
-        new ProviderRegistry([new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions()), TimeProvider.System)]),
+        new ProviderRegistry([
+            new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions())),
+            new GptImage15Client(new HttpClient(), Options.Create(new GptImage15Options())),
+        ]),
         Options.Create(new ProvidersOptions()));
 
     private static GenerateImage Valid() => new() { RequestId = Guid.NewGuid(), Prompt = "A lighthouse at dusk" };
@@ -130,6 +134,29 @@ public sealed class GenerateImageValidatorTests
         Assert.Contains(
             Errors(Valid() with { Metadata = Enumerable.Range(0, 33).ToDictionary(i => $"k{i}", i => "v") }),
             e => e.StartsWith("metadata", StringComparison.Ordinal));
+
+    [Fact]
+    public void Gptimage15_takes_input_fidelity_with_images_and_every_size_of_the_vocabulary()
+    {
+        foreach (var size in new[] { "1024x1024", "1024x1536", "1536x1024", "1:1", "2:3", "3:2" })
+        {
+            Assert.Empty(Errors(Valid() with
+            {
+                Provider = "gptimage15",
+                Size = size,
+                ImageUrls = ["https://images.example.com/a.png"],
+                InputFidelity = "low",
+            }));
+        }
+    }
+
+    [Fact]
+    public void Gptimage15_refuses_what_it_cannot_honour_naming_the_provider()
+    {
+        Assert.Contains(Errors(Valid() with { Provider = "gptimage15", Quality = "auto" }), e => e.Contains("quality 'auto'", StringComparison.Ordinal) && e.Contains("gptimage15", StringComparison.Ordinal));
+        Assert.Contains(Errors(Valid() with { Provider = "gptimage15", Model = "gpt-image-1.5-beta" }), e => e.Contains("not offered by provider 'gptimage15'", StringComparison.Ordinal));
+        Assert.Contains(Errors(Valid() with { Provider = "gptimage15", InputFidelity = "high" }), e => e.StartsWith("inputFidelity applies only", StringComparison.Ordinal));
+    }
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {

@@ -1,13 +1,11 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Serialization;
-using EventImaging.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Providers.Evolink;
 
 /// <summary>evolink.ai: <c>POST /v1/images/generations</c>, <c>GET /v1/tasks/{id}</c>, and its callbacks.</summary>
-public sealed class EvolinkClient(HttpClient http, IOptions<EvolinkOptions> options, TimeProvider clock) : IImageProvider
+public sealed class EvolinkClient(HttpClient http, IOptions<EvolinkOptions> options) : IImageProvider
 {
     public const string ProviderName = "evolink";
     public const string Gpt15 = "gpt-image-1.5";
@@ -47,81 +45,25 @@ public sealed class EvolinkClient(HttpClient http, IOptions<EvolinkOptions> opti
         {
             Content = JsonContent.Create(body, options: CreateBody.Json),
         };
-        return await SendAsync(request, sent: true, cancellationToken);
+        var answer = await ProviderHttp.SendAsync(http, request, ProviderName, options.Value.ApiKey, creates: true, ErrorOf, cancellationToken);
+        return ProviderHttp.Read(answer, bytes => EvolinkPayloads.ReadTask(bytes), creates: true);
     }
 
     public async Task<ProviderTask> GetAsync(string taskId, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/tasks/{Uri.EscapeDataString(taskId)}");
-        return await SendAsync(request, sent: false, cancellationToken);
+        var answer = await ProviderHttp.SendAsync(http, request, ProviderName, options.Value.ApiKey, creates: false, ErrorOf, cancellationToken);
+        return ProviderHttp.Read(answer, bytes => EvolinkPayloads.ReadTask(bytes), creates: false);
     }
 
     public ProviderTask ParseCallback(ReadOnlySpan<byte> body) => EvolinkPayloads.ReadTask(body);
 
-    private async Task<ProviderTask> SendAsync(HttpRequestMessage request, bool sent, CancellationToken cancellationToken)
+    private static ProviderException ErrorOf(int status, byte[] body)
     {
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.Value.ApiKey);
-        HttpResponseMessage response;
-        try
-        {
-            response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
-        }
-        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
-        {
-            throw new ProviderException(
-                ProviderFailureKind.Transient,
-                new(FailureCodes.ProviderError, null, $"evolink could not be reached: {ex.HttpRequestError}.", true),
-                inner: ex);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException or Polly.Timeout.TimeoutRejectedException
-            && !cancellationToken.IsCancellationRequested)
-        {
-            // The request may have reached the provider: for a create this is the ambiguous case.
-            throw new ProviderException(
-                sent ? ProviderFailureKind.OutcomeUnknown : ProviderFailureKind.Transient,
-                new(FailureCodes.ProviderError, null, "evolink did not answer in time.", true),
-                inner: ex);
-        }
-        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
-        {
-            throw new ProviderException(
-                ProviderFailureKind.Transient,
-                new(FailureCodes.ProviderError, null, "evolink is failing; calls are paused by the circuit breaker.", true),
-                inner: ex);
-        }
-
-        using (response)
-        {
-            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            if (response.IsSuccessStatusCode)
-            {
-                try
-                {
-                    return EvolinkPayloads.ReadTask(bytes);
-                }
-                catch (ProviderPayloadException ex)
-                {
-                    throw new ProviderException(
-                        sent ? ProviderFailureKind.OutcomeUnknown : ProviderFailureKind.Transient,
-                        new(FailureCodes.ProviderError, null, ex.Message, true),
-                        (int)response.StatusCode,
-                        inner: ex);
-                }
-            }
-
-            var status = (int)response.StatusCode;
-            var (providerCode, message) = EvolinkPayloads.ReadErrorBody(bytes);
-            var (kind, failure) = EvolinkErrors.ForHttp(status, providerCode, message);
-            throw new ProviderException(kind, failure, status, RetryAfterOf(response));
-        }
+        var (providerCode, message) = EvolinkPayloads.ReadErrorBody(body);
+        var (kind, failure) = EvolinkErrors.ForHttp(status, providerCode, message);
+        return new ProviderException(kind, failure, status);
     }
-
-    private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta,
-        { Date: { } date } => date - clock.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
-        _ => null,
-    };
 
     private sealed record CreateBody(
         [property: JsonPropertyName("model")] string Model,

@@ -1,0 +1,90 @@
+using System.Net.Http.Headers;
+using EventImaging.Contracts;
+
+namespace EventImaging.Core.Providers;
+
+/// <summary>
+/// One provider HTTP call, with failures typed by whose fault they are: refused connections are transient
+/// (nothing was sent), a timeout after sending a create leaves its outcome unknown, an open circuit breaker
+/// is transient. Each client reads the successful body and maps its own error bodies.
+/// </summary>
+internal static class ProviderHttp
+{
+    /// <param name="creates">True for a call that creates a task: then a lost answer makes the outcome unknown.</param>
+    /// <param name="errorOf">Maps a non-success answer (status, body) to the provider's typed error.</param>
+    public static async Task<byte[]> SendAsync(
+        HttpClient http,
+        HttpRequestMessage request,
+        string provider,
+        string? apiKey,
+        bool creates,
+        Func<int, byte[], ProviderException> errorOf,
+        CancellationToken cancellationToken)
+    {
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+        {
+            throw new ProviderException(
+                ProviderFailureKind.Transient,
+                new(FailureCodes.ProviderError, null, $"{provider} could not be reached: {ex.HttpRequestError}.", true),
+                inner: ex);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException or Polly.Timeout.TimeoutRejectedException
+            && !cancellationToken.IsCancellationRequested)
+        {
+            // The request may have reached the provider: for a create this is the ambiguous case.
+            throw new ProviderException(
+                creates ? ProviderFailureKind.OutcomeUnknown : ProviderFailureKind.Transient,
+                new(FailureCodes.ProviderError, null, $"{provider} did not answer in time.", true),
+                inner: ex);
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        {
+            throw new ProviderException(
+                ProviderFailureKind.Transient,
+                new(FailureCodes.ProviderError, null, $"{provider} is failing; calls are paused by the circuit breaker.", true),
+                inner: ex);
+        }
+
+        using (response)
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (response.IsSuccessStatusCode)
+            {
+                return body;
+            }
+
+            var error = errorOf((int)response.StatusCode, body);
+            throw error.RetryAfter is null ? WithRetryAfter(error, response) : error;
+        }
+    }
+
+    /// <summary>Reads a successful body; a body that cannot be read leaves a create's outcome unknown.</summary>
+    public static ProviderTask Read(byte[] body, Func<byte[], ProviderTask> read, bool creates)
+    {
+        try
+        {
+            return read(body);
+        }
+        catch (ProviderPayloadException ex)
+        {
+            throw new ProviderException(
+                creates ? ProviderFailureKind.OutcomeUnknown : ProviderFailureKind.Transient,
+                new(FailureCodes.ProviderError, null, ex.Message, true),
+                inner: ex);
+        }
+    }
+
+    private static ProviderException WithRetryAfter(ProviderException error, HttpResponseMessage response) =>
+        response.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => new(error.Kind, error.Failure, error.HttpStatus, delta),
+            { Date: { } date } when response.Headers.Date is { } now => new(error.Kind, error.Failure, error.HttpStatus, date > now ? date - now : TimeSpan.Zero),
+            _ => error,
+        };
+}
