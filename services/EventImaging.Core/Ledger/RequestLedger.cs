@@ -142,6 +142,22 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
     }
 
+    /// <summary>Moves a received row to another provider and makes it due at once; its last attempt's outcome is known.</summary>
+    public async Task<bool> TrySwitchProviderAsync(Guid requestId, string owner, string provider, string model, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        return await db.Requests
+            .Where(r => r.RequestId == requestId && r.State == RequestState.Received && r.LeaseOwner == owner)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Provider, provider)
+                .SetProperty(r => r.Model, model)
+                .SetProperty(r => r.AttemptInFlight, false)
+                .SetProperty(r => r.NextActionAt, now)
+                .SetProperty(r => r.LeaseOwner, (string?)null)
+                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+    }
+
     /// <summary>
     /// Claims up to <paramref name="limit"/> due, unfinished rows for <paramref name="owner"/>. The candidates come from
     /// the partial index on <c>next_action_at</c> (cost follows the due rows, not the rows in flight); the claim is one

@@ -8,4 +8,10 @@ public sealed class ProvidersOptions
     public string Default { get; set; } = "evolink";
 
     public string DefaultModel { get; set; } = "gpt-image-1.5";
+
+    /// <summary>
+    /// Optional, ordered: where a request that named no provider goes next when its provider is unavailable
+    /// (circuit open) or refuses it for a reason another provider would not (insufficient quota, unauthorized).
+    /// </summary>
+    public string[] Failover { get; set; } = [];
 }

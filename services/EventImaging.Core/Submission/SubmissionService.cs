@@ -102,25 +102,9 @@ public sealed partial class SubmissionService(
         {
             task = await provider.CreateAsync(submission, cancellationToken);
         }
-        catch (ProviderException ex) when (ex.Kind == ProviderFailureKind.Transient)
-        {
-            var retryAt = RetrySchedule.Next(clock.GetUtcNow(), row.SubmitAttempts, ex.RetryAfter, Random.Shared.NextDouble(), options);
-            LogTransient(row.RequestId, row.Provider, ex.HttpStatus, ex.Message, retryAt);
-            await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: true, retryAt, cancellationToken);
-            return;
-        }
-        catch (ProviderException ex) when (ex.Kind == ProviderFailureKind.OutcomeUnknown)
-        {
-            // Never re-sent at once: the provider may have created (and billed) the task. Its callback, bound to
-            // this request rather than to a task id, can still finish the request while we wait.
-            var dueAt = clock.GetUtcNow() + options.UnknownOutcomeWait;
-            LogUnknownOutcome(row.RequestId, row.Provider, ex.Message, dueAt);
-            await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, dueAt, cancellationToken);
-            return;
-        }
         catch (ProviderException ex)
         {
-            await FailAsync(row, ex.Failure, null, cancellationToken);
+            await HandleCreateFailureAsync(row, command, owner, ex, cancellationToken);
             return;
         }
 
@@ -147,6 +131,54 @@ public sealed partial class SubmissionService(
             },
             context => context.MessageId = MessageIds.Submitted(row.RequestId),
             cancellationToken);
+    }
+
+    private async Task HandleCreateFailureAsync(ImageRequest row, GenerateImage command, string owner, ProviderException ex, CancellationToken cancellationToken)
+    {
+        var options = submitterOptions.Value;
+        if (WouldAnotherProviderServe(ex) && await TryFailoverAsync(row, command, owner, ex, cancellationToken))
+        {
+            return;
+        }
+
+        switch (ex.Kind)
+        {
+            case ProviderFailureKind.Transient:
+                var retryAt = RetrySchedule.Next(clock.GetUtcNow(), row.SubmitAttempts, ex.RetryAfter, Random.Shared.NextDouble(), options);
+                LogTransient(row.RequestId, row.Provider, ex.HttpStatus, ex.Message, retryAt);
+                await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: true, retryAt, cancellationToken);
+                break;
+            case ProviderFailureKind.OutcomeUnknown:
+                // Never re-sent at once: the provider may have created (and billed) the task. Its callback, bound to
+                // this request rather than to a task id, can still finish the request while we wait.
+                var dueAt = clock.GetUtcNow() + options.UnknownOutcomeWait;
+                LogUnknownOutcome(row.RequestId, row.Provider, ex.Message, dueAt);
+                await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, dueAt, cancellationToken);
+                break;
+            default:
+                await FailAsync(row, ex.Failure, null, cancellationToken);
+                break;
+        }
+    }
+
+    /// <summary>Failures that say nothing about the request itself: another provider may well serve it.</summary>
+    private static bool WouldAnotherProviderServe(ProviderException ex) =>
+        ex.Failure.Code is FailureCodes.InsufficientQuota or FailureCodes.Unauthorized
+        || ex.InnerException is Polly.CircuitBreaker.BrokenCircuitException;
+
+    private async Task<bool> TryFailoverAsync(ImageRequest row, GenerateImage command, string owner, ProviderException ex, CancellationToken cancellationToken)
+    {
+        foreach (var next in router.FailoverAfter(command, row.Provider))
+        {
+            if ((await validator.ValidateAsync(next, cancellationToken)).IsValid
+                && await ledger.TrySwitchProviderAsync(row.RequestId, owner, next.Provider, next.Model!, cancellationToken))
+            {
+                LogFailover(row.RequestId, row.Provider, ex.Failure.Code, next.Provider, next.Model!);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task RejectInvalidAsync(RoutedCommand routed, string message, CancellationToken cancellationToken)
@@ -191,7 +223,6 @@ public sealed partial class SubmissionService(
     private ImageRequest NewRow(RoutedCommand routed)
     {
         var command = routed.Command;
-        var normalised = command with { Provider = routed.Provider, Model = routed.ModelForEvents };
         var deadline = command.Deadline ?? clock.GetUtcNow() + requestOptions.Value.DefaultDeadline;
         return new ImageRequest
         {
@@ -199,7 +230,8 @@ public sealed partial class SubmissionService(
             Provider = routed.Provider,
             Model = routed.ModelForEvents,
             State = RequestState.Received,
-            CommandJson = JsonSerializer.Serialize(normalised, EventJson.Options),
+            // The command as the caller sent it: whether it named a provider decides failover.
+            CommandJson = JsonSerializer.Serialize(command, EventJson.Options),
             Deadline = deadline,
             // If this worker dies before it takes the submit lease, the poller submits the row after this.
             NextActionAt = clock.GetUtcNow() + submitterOptions.Value.SubmitLease,
@@ -213,6 +245,9 @@ public sealed partial class SubmissionService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} failed: {Code} (provider code {ProviderCode}) at {Provider}")]
     private partial void LogFailed(Guid requestId, string provider, string code, string? providerCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: {Provider} failed with {Code}; failing over to {NextProvider} {NextModel}")]
+    private partial void LogFailover(Guid requestId, string provider, string code, string nextProvider, string nextModel);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} rejected as invalid: {Reason}")]
     private partial void LogInvalid(Guid requestId, string reason);

@@ -85,4 +85,30 @@ public sealed class ProviderMatrixTests(RabbitMqFixture rabbitMq, PostgresFixtur
             Assert.Equal(10, terminal.Message.GetProperty("creditsUsed").GetDouble());
         }
     }
+
+    [Fact]
+    public async Task A_request_that_named_no_provider_fails_over_when_its_provider_refuses_the_key_and_one_that_named_it_does_not()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            ["Providers:Evolink:ApiKey"] = "revoked-key",
+            ["Providers:Failover:0"] = "evolink",
+            ["Providers:Failover:1"] = "gptimage15",
+        });
+        var unnamed = Guid.NewGuid();
+        var named = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId = unnamed, prompt = $"Anywhere {unnamed:N}" });
+        await env.PublishJsonAsync(new { requestId = named, prompt = $"Only evolink {named:N}", provider = "evolink" });
+
+        var served = await env.Events.TerminalAsync(unnamed, TimeSpan.FromSeconds(30));
+        var refused = await env.Events.TerminalAsync(named, TimeSpan.FromSeconds(30));
+
+        Assert.Equal("ImageCompleted", served.Type);
+        Assert.Equal("gptimage15", served.Text("provider"));
+        Assert.Equal("gpt-image-1.5", served.Text("model"));
+        Assert.Equal(["evolink", "gptimage15"], env.CreatesFor(unnamed.ToString("N")).OrderBy(c => c.ReceivedAt).Select(c => c.Provider.ToString().ToLowerInvariant()));
+        Assert.Equal("ImageFailed", refused.Type);
+        Assert.Equal(FailureCodes.Unauthorized, refused.Text("code"));
+        Assert.Equal("evolink", refused.Text("provider"));
+    }
 }
