@@ -3,6 +3,7 @@ using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
+using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace EventImaging.Core.Callbacks;
@@ -94,6 +95,9 @@ public sealed partial class CallbackHandler(
             return CallbackResult.Accepted;
         }
 
+        using var span = RequestTracing.StartInRequestTrace("callback", row);
+        span?.SetTag("eventimaging.completion_path", CompletionPaths.Callback);
+        span?.SetTag("eventimaging.provider_task_id", task.TaskId);
         var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow());
         if (await ledger.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
         {

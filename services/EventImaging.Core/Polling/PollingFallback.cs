@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using EventImaging.Contracts;
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Submission;
+using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -75,6 +77,8 @@ public sealed partial class PollingFallback(
         await using var scope = scopes.CreateAsyncScope();
         var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
         var now = clock.GetUtcNow();
+        using var span = RequestTracing.StartInRequestTrace(row.State == RequestState.Received ? "submit retry" : "poll", row);
+        span?.SetTag("eventimaging.poll_count", row.PollCount);
         try
         {
             if (now >= row.Deadline)
@@ -112,6 +116,8 @@ public sealed partial class PollingFallback(
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             // The lease runs out and another cycle takes the row again.
+            span?.AddException(ex);
+            span?.SetStatus(ActivityStatusCode.Error);
             LogSettleFailed(ex, row.RequestId);
         }
     }

@@ -1,5 +1,6 @@
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Routing;
@@ -50,6 +51,7 @@ public static class ServiceDefaultsExtensions
         var telemetry = builder.Services.AddOpenTelemetry()
             .WithTracing(tracing => tracing
                 .AddSource("MassTransit")
+                .AddSource(RequestTracing.SourceName)
                 .AddAspNetCoreInstrumentation(options =>
                 {
                     options.Filter = context => !context.Request.Path.StartsWithSegments("/health");

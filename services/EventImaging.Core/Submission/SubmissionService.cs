@@ -8,6 +8,7 @@ using EventImaging.Core.Outbox;
 using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Requests;
+using EventImaging.Core.Telemetry;
 using FluentValidation;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -71,6 +72,8 @@ public sealed partial class SubmissionService(
             return;
         }
 
+        using var span = RequestTracing.StartInRequestTrace("submit", row);
+        span?.SetTag("eventimaging.attempt", row.SubmitAttempts);
         if (row.UnknownOutcomes >= 2)
         {
             var unknown = new ProviderFailure(
@@ -104,6 +107,8 @@ public sealed partial class SubmissionService(
         }
         catch (ProviderException ex)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Failure.Code);
+            span?.SetTag("eventimaging.failure_kind", ex.Kind.ToString());
             await HandleCreateFailureAsync(row, command, owner, ex, cancellationToken);
             return;
         }

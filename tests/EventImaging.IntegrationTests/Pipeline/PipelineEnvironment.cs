@@ -12,6 +12,7 @@ using EventImaging.IntegrationTests.Infrastructure;
 using EventImaging.ProviderSimulator;
 using MassTransit;
 using Npgsql;
+using OpenTelemetry.Trace;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -30,7 +31,10 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 {
     public const string ApiKey = "sim-key";
 
+    public const string TestSource = "EventImaging.Tests";
+
     private readonly List<WebApplication> apps = [];
+    private ICollection<System.Diagnostics.Activity>? spans;
 
     private PipelineEnvironment(Uri broker, string ledger)
     {
@@ -64,11 +68,13 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         RabbitMqFixture rabbitMq,
         PostgresFixture postgres,
         IDictionary<string, string?>? settings = null,
-        bool inProcessSubmitter = true)
+        bool inProcessSubmitter = true,
+        ICollection<System.Diagnostics.Activity>? spans = null)
     {
         var environment = new PipelineEnvironment(await rabbitMq.CreateVirtualHostAsync(), await postgres.CreateDatabaseAsync());
         try
         {
+            environment.spans = spans;
             await environment.StartServicesAsync(settings ?? new Dictionary<string, string?>(), inProcessSubmitter);
         }
         catch
@@ -121,6 +127,12 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
         Receiver = await StartAsync(common, builder =>
         {
+            if (spans is not null)
+            {
+                // Spans are process-wide: one exporter on one service sees every in-process service's spans.
+                builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(TestSource).AddInMemoryExporter(spans));
+            }
+
             builder.AddServiceDefaults();
             builder.AddLedger();
             builder.AddProviders();
