@@ -220,13 +220,9 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
     {
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Slow [sim:never-finish] {requestId:N}" });
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(requestId))?.State == RequestState.Submitted,
-            TimeSpan.FromSeconds(15),
-            "the request to be submitted");
+        await env.SubmittedAsync(requestId);
         var create = Assert.Single(env.CreatesFor(requestId.ToString("N")));
-        var callbackUrl = create.Body!.Value.GetProperty("callback_url").GetString()!;
-        var token = callbackUrl[(callbackUrl.LastIndexOf('/') + 1)..];
+        var token = env.CallbackTokenOf(requestId);
         var completed = $$"""{"id":"{{create.TaskId}}","status":"completed","progress":100,"results":["https://files.example/x.png"]}""";
         var altered = token[..10] + (token[10] == 'A' ? 'B' : 'A') + token[11..];
 

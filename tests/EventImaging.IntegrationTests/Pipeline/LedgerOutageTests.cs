@@ -17,13 +17,9 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         });
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Outage [sim:no-callback] {requestId:N}" });
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(requestId))?.State == RequestState.Submitted,
-            TimeSpan.FromSeconds(15),
-            "the request to be submitted");
+        await env.SubmittedAsync(requestId);
         var create = Assert.Single(env.CreatesFor(requestId.ToString("N")));
-        var url = create.Body!.Value.GetProperty("callback_url").GetString()!;
-        var token = url[(url.LastIndexOf('/') + 1)..];
+        var token = env.CallbackTokenOf(requestId);
         var running = $$"""{"id":"{{create.TaskId}}","status":"processing","progress":50}""";
         var completed = $$"""{"id":"{{create.TaskId}}","status":"completed","progress":100,"results":["https://files.example/a.png"]}""";
         // A first, harmless callback: the receiver has read its key ring, as any receiver in service has.

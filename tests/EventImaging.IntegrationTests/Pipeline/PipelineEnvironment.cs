@@ -210,6 +210,21 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         return await db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId);
     }
 
+    /// <summary>Waits until the request's task is recorded (state <c>submitted</c>).</summary>
+    public Task SubmittedAsync(Guid requestId) =>
+        Eventually.UntilAsync(
+            async () => (await RowAsync(requestId))?.State == RequestState.Submitted,
+            TimeSpan.FromSeconds(15),
+            $"request {requestId} to be submitted");
+
+    /// <summary>The callback token the provider was given for the request's single create call.</summary>
+    public string CallbackTokenOf(Guid requestId)
+    {
+        var create = CreatesFor(requestId.ToString("N")).Single();
+        var url = create.Body!.Value.GetProperty("callback_url").GetString()!;
+        return url[(url.LastIndexOf('/') + 1)..];
+    }
+
     public async Task<HttpResponseMessage> PostCallbackAsync(string provider, string token, string body)
     {
         using var content = new StringContent(body, Encoding.UTF8, "application/json");

@@ -80,9 +80,8 @@ public sealed class PollingFallbackTests(RabbitMqFixture rabbitMq, PostgresFixtu
         Assert.True(terminal.Message.GetProperty("retryable").GetBoolean());
 
         var create = Assert.Single(env.CreatesFor(requestId.ToString("N")));
-        var url = create.Body!.Value.GetProperty("callback_url").GetString()!;
         var late = $$"""{"id":"{{create.TaskId}}","status":"completed","progress":100,"results":["https://files.example/late.png"]}""";
-        Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", url[(url.LastIndexOf('/') + 1)..], late)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", env.CallbackTokenOf(requestId), late)).StatusCode);
         Assert.Equal(RequestState.Failed, (await env.RowAsync(requestId))!.State);
         Assert.Single(env.Events.TerminalFor(requestId));
     }
@@ -130,13 +129,8 @@ public sealed class PollingFallbackTests(RabbitMqFixture rabbitMq, PostgresFixtu
         });
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Garbled [sim:no-callback;delay=100] {requestId:N}" });
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(requestId))?.State == RequestState.Submitted,
-            TimeSpan.FromSeconds(15),
-            "the request to be submitted");
-        var url = Assert.Single(env.CreatesFor(requestId.ToString("N"))).Body!.Value.GetProperty("callback_url").GetString()!;
-
-        Assert.Equal(HttpStatusCode.BadRequest, (await env.PostCallbackAsync("evolink", url[(url.LastIndexOf('/') + 1)..], "<html>oops</html>")).StatusCode);
+        await env.SubmittedAsync(requestId);
+        Assert.Equal(HttpStatusCode.BadRequest, (await env.PostCallbackAsync("evolink", env.CallbackTokenOf(requestId), "<html>oops</html>")).StatusCode);
 
         var terminal = await env.Events.TerminalAsync(requestId, TimeSpan.FromSeconds(15));
         Assert.Equal(CompletionPaths.Poll, terminal.Text("completedVia"));

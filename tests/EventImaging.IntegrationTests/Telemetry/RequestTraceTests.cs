@@ -50,8 +50,7 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Contains(all, s => s.Source.Name == "EventImaging" && s.DisplayName == "submit" && s.TraceId == traceId);
 
         // No secret in any span: neither the callback token nor the provider key.
-        var callbackUrl = Assert.Single(env.CreatesFor(requestId.ToString("N"))).Body!.Value.GetProperty("callback_url").GetString()!;
-        var token = callbackUrl[(callbackUrl.LastIndexOf('/') + 1)..];
+        var token = env.CallbackTokenOf(requestId);
         foreach (var span in all)
         {
             var texts = span.TagObjects.Select(t => t.Value?.ToString() ?? "").Append(span.DisplayName).Append(span.StatusDescription ?? "");
