@@ -1,0 +1,71 @@
+using System.Net;
+using EventImaging.IntegrationTests.Pipeline;
+using Npgsql;
+
+namespace EventImaging.IntegrationTests.Telemetry;
+
+/// <summary><c>/health/ready</c> follows the ledger database and the broker; <c>/health/live</c> only the process.</summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+{
+    [Fact]
+    public async Task Ready_turns_unhealthy_while_the_ledger_database_refuses_connections_and_healthy_when_it_returns()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        Assert.Equal(HttpStatusCode.OK, await ReadyAsync(env));
+        var database = new NpgsqlConnectionStringBuilder(env.Ledger).Database!;
+
+        await AdministerAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
+        await AdministerAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()");
+        NpgsqlConnection.ClearAllPools();
+        try
+        {
+            await Eventually.UntilAsync(async () => await ReadyAsync(env) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20), "ready to report the database outage");
+            Assert.Equal(HttpStatusCode.OK, (await env.Http.GetAsync(new Uri(env.ReceiverUrl, "/health/live"))).StatusCode);
+        }
+        finally
+        {
+            await AdministerAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
+        }
+
+        await Eventually.UntilAsync(async () => await ReadyAsync(env) == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "ready to recover with the database");
+    }
+
+    // The Submitter consumes, so MassTransit's bus check sees its endpoints fault. The WebhookReceiver only
+    // publishes and still reports ready during a broker outage (its events wait in the outbox): a direct
+    // broker check for it is open work.
+    [Fact]
+    public async Task The_submitters_ready_turns_unhealthy_while_the_broker_is_gone_and_healthy_when_it_returns()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        Assert.Equal(HttpStatusCode.OK, await ReadyAsync(env));
+        var vhost = Uri.UnescapeDataString(env.Broker.AbsolutePath.TrimStart('/'));
+
+        // Deleting the virtual host closes every connection to it and refuses new ones, as a broker outage does.
+        await rabbitMq.DeleteVirtualHostAsync(vhost);
+        try
+        {
+            await Eventually.UntilAsync(async () => await ReadyAsync(env, env.Submitter) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30), "the submitter's ready to report the broker outage");
+        }
+        finally
+        {
+            await rabbitMq.CreateVirtualHostAsync(vhost);
+        }
+
+        await Eventually.UntilAsync(async () => await ReadyAsync(env, env.Submitter) == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the submitter's ready to recover with the broker");
+    }
+
+    private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env) =>
+        (await env.Http.GetAsync(new Uri(env.ReceiverUrl, "/health/ready"))).StatusCode;
+
+    private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env, Microsoft.AspNetCore.Builder.WebApplication service) =>
+        (await env.Http.GetAsync(new Uri(new Uri(service.Urls.First()), "/health/ready"))).StatusCode;
+
+    private async Task AdministerAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
