@@ -64,6 +64,16 @@ public static class MessageBusExtensions
             options.StopTimeout = TimeSpan.FromSeconds(30);
         });
 
+        if (rabbitMq is not null)
+        {
+            builder.Services.AddSingleton(_ => new BrokerProbe(rabbitMq));
+            builder.Services.AddHealthChecks().AddRabbitMQ(
+                sp => sp.GetRequiredService<BrokerProbe>().ConnectionAsync(),
+                name: "broker",
+                tags: [ServiceDefaults.ServiceDefaultsExtensions.ReadyTag],
+                timeout: TimeSpan.FromSeconds(5));
+        }
+
         var registrations = builder.MessageBus().Registrations;
         builder.Services.AddMassTransit(x =>
         {

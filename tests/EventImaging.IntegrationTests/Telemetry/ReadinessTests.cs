@@ -31,11 +31,8 @@ public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         await Eventually.UntilAsync(async () => await ReadyAsync(env) == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "ready to recover with the database");
     }
 
-    // The Submitter consumes, so MassTransit's bus check sees its endpoints fault. The WebhookReceiver only
-    // publishes and still reports ready during a broker outage (its events wait in the outbox): a direct
-    // broker check for it is open work.
     [Fact]
-    public async Task The_submitters_ready_turns_unhealthy_while_the_broker_is_gone_and_healthy_when_it_returns()
+    public async Task Ready_of_both_services_turns_unhealthy_while_the_broker_is_gone_and_healthy_when_it_returns()
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
         Assert.Equal(HttpStatusCode.OK, await ReadyAsync(env));
@@ -45,14 +42,14 @@ public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         await rabbitMq.DeleteVirtualHostAsync(vhost);
         try
         {
-            await Eventually.UntilAsync(async () => await ReadyAsync(env, env.Submitter) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30), "the submitter's ready to report the broker outage");
+            await Eventually.UntilAsync(async () => await ReadyAsync(env, env.Submitter) == HttpStatusCode.ServiceUnavailable && await ReadyAsync(env) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30), "ready of both services to report the broker outage");
         }
         finally
         {
             await rabbitMq.CreateVirtualHostAsync(vhost);
         }
 
-        await Eventually.UntilAsync(async () => await ReadyAsync(env, env.Submitter) == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "the submitter's ready to recover with the broker");
+        await Eventually.UntilAsync(async () => await ReadyAsync(env, env.Submitter) == HttpStatusCode.OK && await ReadyAsync(env) == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "ready of both services to recover with the broker");
     }
 
     private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env) =>
