@@ -33,6 +33,7 @@ public sealed partial class CallbackHandler(
     ProviderRegistry providers,
     RequestLedger ledger,
     TerminalEventPublisher terminalEvents,
+    RequestMetrics metrics,
     TimeProvider clock,
     ILogger<CallbackHandler> logger)
 {
@@ -102,6 +103,7 @@ public sealed partial class CallbackHandler(
         if (await ledger.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
         {
             LogFinished(requestId, client.Name, task.TaskId, outcome.State);
+            metrics.Finished(row, outcome, CompletionPaths.Callback);
             await terminalEvents.PublishAsync(requestId, outcome.EventType, outcome.EventJson, cancellationToken);
         }
         else

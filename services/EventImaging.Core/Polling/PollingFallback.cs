@@ -26,6 +26,7 @@ public sealed partial class PollingFallback(
     IOptions<PollingOptions> options,
     IOptions<CallbackOptions> callbacks,
     WorkerIdentity worker,
+    RequestMetrics metrics,
     TimeProvider clock,
     ILogger<PollingFallback> logger) : BackgroundService
 {
@@ -127,12 +128,16 @@ public sealed partial class PollingFallback(
     {
         var gate = concurrency.GetOrAdd(provider.Name, _ => new SemaphoreSlim(options.Value.ConcurrencyPerProvider));
         await gate.WaitAsync(cancellationToken);
+        var started = clock.GetTimestamp();
         try
         {
-            return await provider.GetAsync(row.ProviderTaskId!, cancellationToken);
+            var task = await provider.GetAsync(row.ProviderTaskId!, cancellationToken);
+            metrics.ProviderCall(provider.Name, "query", "ok", clock.GetElapsedTime(started));
+            return task;
         }
         catch (ProviderException ex)
         {
+            metrics.ProviderCall(provider.Name, "query", ex.Kind.ToString().ToLowerInvariant(), clock.GetElapsedTime(started));
             LogQueryFailed(row.RequestId, row.Provider, ex.HttpStatus, ex.Message);
             return null;
         }
@@ -148,6 +153,7 @@ public sealed partial class PollingFallback(
         if (await ledger.TryFinishAsync(row.RequestId, outcome, row.ProviderTaskId, cancellationToken))
         {
             LogFinished(row.RequestId, row.Provider, row.ProviderTaskId, outcome.State, outcome.ErrorCode);
+            metrics.Finished(row, outcome, outcome.State == RequestState.Completed ? CompletionPaths.Poll : null);
             await scope.ServiceProvider.GetRequiredService<TerminalEventPublisher>()
                 .PublishAsync(row.RequestId, outcome.EventType, outcome.EventJson, cancellationToken);
         }

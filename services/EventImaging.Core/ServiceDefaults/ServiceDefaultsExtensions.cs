@@ -33,6 +33,8 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<RequestMetrics>();
         builder.AddTelemetry();
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag])
@@ -84,6 +86,7 @@ public static class ServiceDefaultsExtensions
                     }))
             .WithMetrics(metrics => metrics
                 .AddMeter("MassTransit")
+                .AddMeter(RequestMetrics.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation());

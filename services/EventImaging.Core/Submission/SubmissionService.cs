@@ -32,6 +32,7 @@ public sealed partial class SubmissionService(
     IOptions<RequestOptions> requestOptions,
     IOptions<SubmitterOptions> submitterOptions,
     IOptions<PollingOptions> pollingOptions,
+    RequestMetrics metrics,
     TimeProvider clock,
     ILogger<SubmissionService> logger)
 {
@@ -101,12 +102,15 @@ public sealed partial class SubmissionService(
             tokens.CallbackUrlFor(row.RequestId, row.Provider, row.Deadline));
 
         ProviderTask task;
+        var started = clock.GetTimestamp();
         try
         {
             task = await provider.CreateAsync(submission, cancellationToken);
+            metrics.ProviderCall(row.Provider, "create", "ok", clock.GetElapsedTime(started));
         }
         catch (ProviderException ex)
         {
+            metrics.ProviderCall(row.Provider, "create", ex.Kind.ToString().ToLowerInvariant(), clock.GetElapsedTime(started));
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Failure.Code);
             span?.SetTag("eventimaging.failure_kind", ex.Kind.ToString());
             await HandleCreateFailureAsync(row, command, owner, ex, cancellationToken);
@@ -122,6 +126,7 @@ public sealed partial class SubmissionService(
         }
 
         LogSubmitted(row.RequestId, row.Provider, row.Model, task.TaskId);
+        metrics.Submitted(row);
         await publisher.Publish(
             new ImageSubmitted
             {
@@ -207,6 +212,7 @@ public sealed partial class SubmissionService(
         row.FinishedAt = now;
         if (await ledger.TryInsertAsync(row, cancellationToken))
         {
+            metrics.Finished(row, outcome, null);
             await terminalEvents.PublishAsync(row, cancellationToken);
         }
         else
@@ -221,6 +227,7 @@ public sealed partial class SubmissionService(
         if (await ledger.TryFinishAsync(row.RequestId, outcome, taskId, cancellationToken))
         {
             LogFailed(row.RequestId, row.Provider, failure.Code, failure.ProviderCode);
+            metrics.Finished(row, outcome, null);
             await terminalEvents.PublishAsync(row.RequestId, outcome.EventType, outcome.EventJson, cancellationToken);
         }
     }
