@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
+using RabbitMQ.Client;
 using EventImaging.IntegrationTests.Infrastructure;
 
 namespace EventImaging.IntegrationTests.Pipeline;
@@ -134,6 +135,36 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Empty(env.CreatesFor(requestId.ToString("N")));
         Assert.Single(env.Events.TerminalFor(requestId));
         Assert.Equal(RequestState.Failed, (await env.RowAsync(requestId))!.State);
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_json_goes_to_the_error_queue_once_and_the_submitter_keeps_working()
+    {
+        await using var connection = await new ConnectionFactory { Uri = env.Broker }.CreateConnectionAsync();
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            var properties = new BasicProperties { ContentType = "application/json" };
+            await channel.BasicPublishAsync("EventImaging.Contracts:GenerateImage", "", mandatory: false, properties, "this is not json"u8.ToArray());
+        }
+
+        // A get on a queue that does not exist yet closes its channel: each attempt uses a fresh one.
+        async Task<BasicGetResult?> GetErrorAsync()
+        {
+            await using var channel = await connection.CreateChannelAsync();
+            return await channel.BasicGetAsync("generate-image_error", autoAck: true);
+        }
+
+        BasicGetResult? poisoned = null;
+        await Eventually.UntilAsync(
+            async () => (poisoned = await GetErrorAsync()) is not null,
+            TimeSpan.FromSeconds(15),
+            "the unreadable body to reach generate-image_error");
+        Assert.Equal("this is not json", System.Text.Encoding.UTF8.GetString(poisoned!.Body.Span));
+        Assert.Null(await GetErrorAsync());
+
+        var requestId = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId, prompt = $"After the poison {requestId:N}" });
+        Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(requestId)).Type);
     }
 
     [Fact]
