@@ -56,6 +56,18 @@ public sealed class PostgresFixture : IAsyncLifetime
         return ConnectionStringFor(name);
     }
 
+    /// <summary>
+    /// Makes a database unreachable, as an outage does: new connections are refused (superusers' included), open
+    /// ones are cut, and this process's pools are emptied. Disposing the result lets connections in again.
+    /// </summary>
+    public async Task<IAsyncDisposable> RefuseConnectionsAsync(string database)
+    {
+        await ExecuteOnServerAsync($"ALTER DATABASE {QuoteIdentifier(database)} ALLOW_CONNECTIONS false");
+        await ExecuteOnServerAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database.Replace("'", "''", StringComparison.Ordinal)}' AND pid <> pg_backend_pid()");
+        NpgsqlConnection.ClearAllPools();
+        return new Outage(() => ExecuteOnServerAsync($"ALTER DATABASE {QuoteIdentifier(database)} ALLOW_CONNECTIONS true"));
+    }
+
     /// <summary>Drops a database, closing its connections first; a missing one is not an error.</summary>
     /// <param name="name">The database name.</param>
     public async Task DropDatabaseAsync(string name)
@@ -120,4 +132,9 @@ public sealed class PostgresFixture : IAsyncLifetime
 
     private static InvalidOperationException NotInitialized() =>
         new("PostgresFixture is not initialized yet.");
+
+    private sealed class Outage(Func<Task> end) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await end();
+    }
 }

@@ -25,19 +25,10 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         // A first, harmless callback: the receiver has read its key ring, as any receiver in service has.
         Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", token, running)).StatusCode);
 
-        var database = new NpgsqlConnectionStringBuilder(env.Ledger).Database!;
-        // Refuses every new connection, superusers' included; then the open ones are cut.
-        await AdministerAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
-        await AdministerAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()");
-        NpgsqlConnection.ClearAllPools();
-        try
+        await using (await postgres.RefuseConnectionsAsync(new NpgsqlConnectionStringBuilder(env.Ledger).Database!))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await env.PostCallbackAsync("evolink", token, completed)).StatusCode);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await env.PostCallbackAsync("evolink", token, completed)).StatusCode);
-        }
-        finally
-        {
-            await AdministerAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
         }
 
         // The provider retries; the ledger is back.
@@ -45,13 +36,5 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         var terminal = await env.Events.TerminalAsync(requestId);
         Assert.Equal("ImageCompleted", terminal.Type);
         Assert.Single(env.Events.TerminalFor(requestId));
-    }
-
-    private async Task AdministerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

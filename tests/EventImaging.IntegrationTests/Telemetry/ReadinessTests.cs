@@ -13,19 +13,10 @@ public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture pos
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
         Assert.Equal(HttpStatusCode.OK, await ReadyAsync(env));
-        var database = new NpgsqlConnectionStringBuilder(env.Ledger).Database!;
-
-        await AdministerAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
-        await AdministerAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()");
-        NpgsqlConnection.ClearAllPools();
-        try
+        await using (await postgres.RefuseConnectionsAsync(new NpgsqlConnectionStringBuilder(env.Ledger).Database!))
         {
             await Eventually.UntilAsync(async () => await ReadyAsync(env) == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20), "ready to report the database outage");
             Assert.Equal(HttpStatusCode.OK, (await env.Http.GetAsync(new Uri(env.ReceiverUrl, "/health/live"))).StatusCode);
-        }
-        finally
-        {
-            await AdministerAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true");
         }
 
         await Eventually.UntilAsync(async () => await ReadyAsync(env) == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "ready to recover with the database");
@@ -57,12 +48,4 @@ public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture pos
 
     private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env, Microsoft.AspNetCore.Builder.WebApplication service) =>
         (await env.Http.GetAsync(new Uri(new Uri(service.Urls.First()), "/health/ready"))).StatusCode;
-
-    private async Task AdministerAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 }

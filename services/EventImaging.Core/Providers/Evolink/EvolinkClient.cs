@@ -61,8 +61,7 @@ public sealed class EvolinkClient(HttpClient http, IOptions<EvolinkOptions> opti
     private static ProviderException ErrorOf(int status, byte[] body)
     {
         var (providerCode, message) = EvolinkPayloads.ReadErrorBody(body);
-        var (kind, failure) = EvolinkErrors.ForHttp(status, providerCode, message);
-        return new ProviderException(kind, failure, status);
+        return HttpFailures.ToException(status, providerCode, message ?? $"evolink answered HTTP {status}.");
     }
 
     private sealed record CreateBody(

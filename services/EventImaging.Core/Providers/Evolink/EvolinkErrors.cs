@@ -23,18 +23,4 @@ internal static class EvolinkErrors
         var retryable = code == FailureCodes.ProviderError;
         return new(code, providerCode, message ?? "The provider reported the task as failed without a reason.", retryable);
     }
-
-    /// <summary>An HTTP error answer to create or query, by status and the body's <c>error.code</c>.</summary>
-    public static (ProviderFailureKind Kind, ProviderFailure Failure) ForHttp(int status, string? providerCode, string? message)
-    {
-        var text = message ?? $"evolink answered HTTP {status}.";
-        return status switch
-        {
-            400 or 404 or 413 or 422 => (ProviderFailureKind.Rejected, new(FailureCodes.InvalidRequest, providerCode, text, false)),
-            401 or 403 => (ProviderFailureKind.Rejected, new(FailureCodes.Unauthorized, providerCode, text, false)),
-            402 => (ProviderFailureKind.Rejected, new(FailureCodes.InsufficientQuota, providerCode, text, true)),
-            408 or 429 or >= 500 => (ProviderFailureKind.Transient, new(FailureCodes.ProviderError, providerCode, text, true)),
-            _ => (ProviderFailureKind.Rejected, new(FailureCodes.ProviderError, providerCode, text, false)),
-        };
-    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace EventImaging.Core.Providers.Evolink;
@@ -32,13 +31,13 @@ internal static class EvolinkPayloads
                 throw new ProviderPayloadException("The evolink task body is not a JSON object.");
             }
 
-            var id = ReadString(root, "id");
+            var id = JsonFields.String(root, "id");
             if (string.IsNullOrWhiteSpace(id))
             {
                 throw new ProviderPayloadException("The evolink task body has no task id.");
             }
 
-            var statusText = ReadString(root, "status")?.Trim().ToLowerInvariant();
+            var statusText = JsonFields.String(root, "status")?.Trim().ToLowerInvariant();
             var status = statusText switch
             {
                 "completed" or "succeeded" or "success" => ProviderTaskStatus.Completed,
@@ -67,7 +66,7 @@ internal static class EvolinkPayloads
                 results,
                 failure,
                 root.TryGetProperty("task_info", out var info) && info.ValueKind == JsonValueKind.Object ? ReadInt(info, "estimated_time") : null,
-                root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? ReadNumber(usage, "credits_reserved") : null);
+                root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? JsonFields.Number(usage, "credits_reserved") : null);
         }
     }
 
@@ -93,7 +92,7 @@ internal static class EvolinkPayloads
             return (null, null);
         }
 
-        return (ReadString(error, "code"), ReadString(error, "message"));
+        return (JsonFields.String(error, "code"), JsonFields.String(error, "message"));
     }
 
     private static List<string> ReadResults(JsonElement root)
@@ -113,25 +112,6 @@ internal static class EvolinkPayloads
         return urls;
     }
 
-    /// <summary>A string field, or a number field read as its text (evolink's <c>error.code</c> is either).</summary>
-    private static string? ReadString(JsonElement element, string name) =>
-        !element.TryGetProperty(name, out var value) ? null : value.ValueKind switch
-        {
-            JsonValueKind.String => value.GetString(),
-            JsonValueKind.Number => value.GetRawText(),
-            _ => null,
-        };
-
     private static int? ReadInt(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)
-            ? (int)Math.Round(number)
-            : element.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.String
-                && int.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
-                ? parsed
-                : null;
-
-    private static double? ReadNumber(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number)
-            ? number
-            : null;
+        JsonFields.Number(element, name) is { } number ? (int)Math.Round(number) : null;
 }

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Serialization;
-using EventImaging.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Providers.GptImage15;
@@ -80,15 +79,7 @@ public sealed class GptImage15Client(HttpClient http, IOptions<GptImage15Options
     {
         var (code, message) = GptImage15Payloads.ReadEnvelope(body);
         var providerCode = (code ?? status).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var text = message ?? $"gptimage15 answered HTTP {status}.";
-        return (code ?? status) switch
-        {
-            400 or 404 or 413 or 422 => new(ProviderFailureKind.Rejected, new(FailureCodes.InvalidRequest, providerCode, text, false), status),
-            401 or 403 => new(ProviderFailureKind.Rejected, new(FailureCodes.Unauthorized, providerCode, text, false), status),
-            402 => new(ProviderFailureKind.Rejected, new(FailureCodes.InsufficientQuota, providerCode, text, true), status),
-            408 or 429 or >= 500 => new(ProviderFailureKind.Transient, new(FailureCodes.ProviderError, providerCode, text, true), status),
-            _ => new(ProviderFailureKind.Rejected, new(FailureCodes.ProviderError, providerCode, text, false), status),
-        };
+        return HttpFailures.ToException(code ?? status, providerCode, message ?? $"gptimage15 answered HTTP {status}.");
     }
 
     private sealed record CreateBody(

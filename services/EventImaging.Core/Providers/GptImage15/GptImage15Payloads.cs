@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using EventImaging.Contracts;
 
@@ -18,7 +17,7 @@ internal static class GptImage15Payloads
         using var document = Parse(json);
         var root = document.RootElement;
         var data = root.TryGetProperty("data", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner : root;
-        var id = ReadString(data, "task_id");
+        var id = JsonFields.String(data, "task_id");
         if (string.IsNullOrWhiteSpace(id))
         {
             throw new ProviderPayloadException("The gptimage15 body has no task_id.");
@@ -31,8 +30,8 @@ internal static class GptImage15Payloads
             throw new ProviderPayloadException($"The gptimage15 task {id} succeeded but carries no image URLs.");
         }
 
-        var credits = ReadNumber(data, "consumed_credits") ?? ReadNumber(data, "consumed_credit");
-        var failure = status == ProviderTaskStatus.Failed ? ForTask(ReadString(data, "error_message")) : null;
+        var credits = JsonFields.Number(data, "consumed_credits") ?? JsonFields.Number(data, "consumed_credit");
+        var failure = status == ProviderTaskStatus.Failed ? ForTask(JsonFields.String(data, "error_message")) : null;
         return new ProviderTask(id, status, status == ProviderTaskStatus.Completed ? 100 : null, results, failure, null, credits);
     }
 
@@ -43,7 +42,7 @@ internal static class GptImage15Payloads
         {
             using var document = Parse(json);
             var root = document.RootElement;
-            return (ReadNumber(root, "code") is { } code ? (int)code : null, ReadString(root, "message"));
+            return (JsonFields.Number(root, "code") is { } code ? (int)code : null, JsonFields.String(root, "message"));
         }
         catch (ProviderPayloadException)
         {
@@ -135,20 +134,4 @@ internal static class GptImage15Payloads
             ? []
             : [.. response.EnumerateArray().Where(u => u.ValueKind == JsonValueKind.String).Select(u => u.GetString()!).Where(u => u.Length > 0)];
     }
-
-    private static string? ReadString(JsonElement element, string name) =>
-        !element.TryGetProperty(name, out var value) ? null : value.ValueKind switch
-        {
-            JsonValueKind.String => value.GetString(),
-            JsonValueKind.Number => value.GetRawText(),
-            _ => null,
-        };
-
-    private static double? ReadNumber(JsonElement element, string name) =>
-        !element.TryGetProperty(name, out var value) ? null : value.ValueKind switch
-        {
-            JsonValueKind.Number => value.GetDouble(),
-            JsonValueKind.String when double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
-            _ => null,
-        };
 }

@@ -1,10 +1,10 @@
 using EventImaging.Contracts;
 using EventImaging.Core.Providers;
-using EventImaging.Core.Providers.Evolink;
 
 namespace EventImaging.UnitTests.Providers;
 
-public sealed class EvolinkErrorsTests
+/// <summary>The HTTP error statuses both provider documents list, classified once for every client.</summary>
+public sealed class HttpFailuresTests
 {
     [Theory]
     [InlineData(400, ProviderFailureKind.Rejected, FailureCodes.InvalidRequest)]
@@ -19,7 +19,7 @@ public sealed class EvolinkErrorsTests
     [InlineData(503, ProviderFailureKind.Transient, FailureCodes.ProviderError)]
     public void Http_errors_say_whose_fault_they_are(int status, ProviderFailureKind kind, string code)
     {
-        var (actualKind, failure) = EvolinkErrors.ForHttp(status, "x", "message");
+        var (actualKind, failure) = HttpFailures.Classify(status, "x", "message");
         Assert.Equal(kind, actualKind);
         Assert.Equal(code, failure.Code);
         Assert.Equal("x", failure.ProviderCode);
