@@ -1,6 +1,7 @@
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Operations;
 using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
@@ -23,6 +24,7 @@ builder.AddMessageBus();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapCallbacks();
+app.MapOperatorApi();
 app.MapImageApi();
 app.MapProviderSimulator();
 app.Run();

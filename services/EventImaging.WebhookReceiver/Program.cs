@@ -1,6 +1,7 @@
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Operations;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
 
@@ -14,4 +15,5 @@ builder.AddMessageBus();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapCallbacks();
+app.MapOperatorApi();
 app.Run();

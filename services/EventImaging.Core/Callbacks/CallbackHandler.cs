@@ -45,6 +45,7 @@ public sealed partial class CallbackHandler(
             return CallbackResult.NotFound;
         }
 
+        using var logScope = logger.BeginRequestScope(requestId, client.Name);
         ProviderTask task;
         try
         {
@@ -70,6 +71,7 @@ public sealed partial class CallbackHandler(
 
     private async Task<CallbackResult> ApplyAsync(Guid requestId, IImageProvider client, ProviderTask task, CancellationToken cancellationToken)
     {
+        using var logScope = logger.BeginRequestScope(requestId, client.Name, task.TaskId);
         var row = await ledger.FindAsync(requestId, cancellationToken);
         if (row is null || row.Provider != client.Name || (row.ProviderTaskId is not null && row.ProviderTaskId != task.TaskId))
         {

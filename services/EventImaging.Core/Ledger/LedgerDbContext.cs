@@ -28,6 +28,8 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
 
         // The poller and retry scheduler claim due rows: their cost follows the due rows, not the rows in flight.
         request.HasIndex(r => r.NextActionAt).HasFilter("next_action_at IS NOT NULL").HasDatabaseName("ix_image_requests_due");
+        // The in-flight gauges count unfinished rows and read the oldest one.
+        request.HasIndex(r => r.CreatedAt).HasFilter("finished_at IS NULL").HasDatabaseName("ix_image_requests_in_flight");
         // The outbox sweeper looks only at terminal rows whose event is not yet published.
         request.HasIndex(r => r.FinishedAt).HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL")
             .HasDatabaseName("ix_image_requests_unpublished");

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using EventImaging.Core.Submission;
+using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -18,9 +19,39 @@ public static class LedgerExtensions
 
     /// <summary>
     /// The ledger on PostgreSQL (<c>ConnectionStrings:Ledger</c>), or on a SQLite file in embedded mode
-    /// (<c>Ledger:SqlitePath</c>); the DataProtection key ring in the same database; the outbox sweeper.
+    /// (<c>Ledger:SqlitePath</c>); the DataProtection key ring in the same database; the outbox sweeper and the
+    /// ledger gauges.
     /// </summary>
     public static IHostApplicationBuilder AddLedger(this IHostApplicationBuilder builder)
+    {
+        builder.AddLedgerDatabase();
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+        builder.Services.AddHostedService<LedgerSchema>();
+        builder.Services.AddScoped<RequestLedger>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+
+        builder.Services.AddDataProtection()
+            .SetApplicationName("EventImaging")
+            .PersistKeysToDbContext<LedgerDbContext>();
+
+        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section)
+            .Validate(o => o.SweepInterval > TimeSpan.Zero && o.BatchSize > 0, "Outbox:SweepInterval and Outbox:BatchSize must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddScoped<TerminalEventPublisher>();
+        builder.Services.TryAddSingleton<WorkerIdentity>();
+        builder.Services.AddSingleton<OutboxSweeper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSweeper>());
+
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section)
+            .Validate(o => o.GaugeInterval > TimeSpan.Zero, "Telemetry:GaugeInterval must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<LedgerGauges>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerGauges>());
+        return builder;
+    }
+
+    /// <summary>The ledger's database alone: what the migrator needs.</summary>
+    public static IHostApplicationBuilder AddLedgerDatabase(this IHostApplicationBuilder builder)
     {
         var connection = builder.Configuration.GetConnectionString(LedgerConnection);
         if (string.IsNullOrWhiteSpace(connection))
@@ -39,22 +70,6 @@ public static class LedgerExtensions
             builder.Services.AddDbContext<LedgerDbContext>(o => o.UseNpgsql(WithBoundedPool(connection)));
         }
 
-        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
-        builder.Services.AddHostedService<LedgerSchema>();
-        builder.Services.AddScoped<RequestLedger>();
-        builder.Services.TryAddSingleton(TimeProvider.System);
-
-        builder.Services.AddDataProtection()
-            .SetApplicationName("EventImaging")
-            .PersistKeysToDbContext<LedgerDbContext>();
-
-        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section)
-            .Validate(o => o.SweepInterval > TimeSpan.Zero && o.BatchSize > 0, "Outbox:SweepInterval and Outbox:BatchSize must be positive.")
-            .ValidateOnStart();
-        builder.Services.AddScoped<TerminalEventPublisher>();
-        builder.Services.TryAddSingleton<WorkerIdentity>();
-        builder.Services.AddSingleton<OutboxSweeper>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSweeper>());
         return builder;
     }
 
@@ -75,5 +90,4 @@ public static class LedgerExtensions
 
         return builder.ConnectionString;
     }
-
 }

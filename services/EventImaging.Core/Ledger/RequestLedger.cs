@@ -1,4 +1,5 @@
 using EventImaging.Core.Outbox;
+using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -26,18 +27,19 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             request.LeaseUntil = now + outbox.Value.PublishLease;
         }
 
+        using var span = RequestTracing.StartTransition(request.RequestId, request.State);
         db.Requests.Add(request);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
-            return true;
+            return span.Won(true);
         }
         catch (DbUpdateException)
         {
             db.ChangeTracker.Clear();
             if (await ExistsAsync(request.RequestId, cancellationToken))
             {
-                return false;
+                return span.Won(false);
             }
 
             throw;
@@ -78,7 +80,8 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
     public async Task<bool> TryMarkSubmittedAsync(Guid requestId, string providerTaskId, DateTimeOffset? nextActionAt, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        return await db.Requests
+        using var span = RequestTracing.StartTransition(requestId, RequestState.Submitted);
+        return span.Won(await db.Requests
             .Where(r => r.RequestId == requestId && r.State == RequestState.Received)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.State, RequestState.Submitted)
@@ -88,7 +91,7 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
                 .SetProperty(r => r.NextActionAt, nextActionAt)
                 .SetProperty(r => r.LeaseOwner, (string?)null)
                 .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1);
     }
 
     /// <summary>
@@ -124,7 +127,8 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             query = query.Where(r => r.ProviderTaskId == null || r.ProviderTaskId == expectedTaskId);
         }
 
-        return await query.ExecuteUpdateAsync(s => s
+        using var span = RequestTracing.StartTransition(requestId, to);
+        return span.Won(await query.ExecuteUpdateAsync(s => s
             .SetProperty(r => r.State, to)
             .SetProperty(r => r.ProviderTaskId, r => r.ProviderTaskId ?? expectedTaskId)
             .SetProperty(r => r.Progress, r => to == RequestState.Completed ? 100 : r.Progress)
@@ -139,7 +143,7 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             .SetProperty(r => r.LeaseOwner, "outbox")
             .SetProperty(r => r.LeaseUntil, publishUntil)
             .SetProperty(r => r.FinishedAt, now)
-            .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+            .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1);
     }
 
     /// <summary>Moves a received row to another provider and makes it due at once; its last attempt's outcome is known.</summary>

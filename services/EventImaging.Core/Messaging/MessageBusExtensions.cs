@@ -24,6 +24,9 @@ public static class MessageBusExtensions
 {
     public const string RabbitMqConnection = "RabbitMq";
 
+    /// <summary>Configuration key: declare the receive endpoints' queues as quorum queues (RabbitMQ clusters).</summary>
+    public const string QuorumQueuesKey = "Messaging:QuorumQueues";
+
     public static MessageBusRegistrations MessageBus(this IHostApplicationBuilder builder)
     {
         if (!builder.Properties.TryGetValue(typeof(MessageBusRegistrations), out var registrations))
@@ -75,9 +78,22 @@ public static class MessageBusExtensions
         }
 
         var registrations = builder.MessageBus().Registrations;
+        var quorumQueues = builder.Configuration.GetValue<bool>(QuorumQueuesKey);
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+            if (quorumQueues)
+            {
+                // Replicated queues that survive the loss of a minority of a RabbitMQ cluster's nodes.
+                x.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                {
+                    if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitMqEndpoint)
+                    {
+                        rabbitMqEndpoint.SetQuorumQueue();
+                    }
+                });
+            }
+
             foreach (var register in registrations)
             {
                 register(x);

@@ -1,5 +1,6 @@
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Submission;
+using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,7 @@ public sealed class OutboxSweeper(
         var published = 0;
         foreach (var row in rows)
         {
+            using var logScope = logger.BeginRequestScope(row);
             if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, options.Value.PublishLease, cancellationToken)
                 && await publisher.PublishAsync(row, cancellationToken))
             {

@@ -78,6 +78,7 @@ public sealed partial class PollingFallback(
         await using var scope = scopes.CreateAsyncScope();
         var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
         var now = clock.GetUtcNow();
+        using var logScope = logger.BeginRequestScope(row);
         using var span = RequestTracing.StartInRequestTrace(row.State == RequestState.Received ? "submit retry" : "poll", row);
         span?.SetTag("eventimaging.poll_count", row.PollCount);
         try

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -12,6 +13,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace EventImaging.Core.ServiceDefaults;
@@ -22,11 +24,14 @@ public static class ServiceDefaultsExtensions
     public const string LiveTag = "live";
     public const string ReadyTag = "ready";
 
+
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         // Request paths of callbacks carry the callback token: keep ASP.NET Core's and HttpClient's
-        // per-request lines (which print full URLs) out of the logs.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // per-request lines (which print full URLs) out of the logs. Hosting.Diagnostics goes fully off: while
+        // it is enabled at any level, ASP.NET Core opens a log scope holding RequestPath around every request,
+        // and that scope would reach every line written during a callback (JSON console, OTLP).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Warning);
@@ -62,6 +67,12 @@ public static class ServiceDefaultsExtensions
     private static void AddTelemetry(this IHostApplicationBuilder builder)
     {
         var telemetry = builder.Services.AddOpenTelemetry()
+            // Log records join the traces (trace and span ids) and carry their scope: requestId, provider, task id.
+            .WithLogging(configureBuilder: null, configureOptions: logging =>
+            {
+                logging.IncludeScopes = true;
+                logging.IncludeFormattedMessage = true;
+            })
             .WithTracing(tracing => tracing
                 .AddSource("MassTransit")
                 .AddSource(RequestTracing.SourceName)
@@ -91,9 +102,22 @@ public static class ServiceDefaultsExtensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation());
 
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_SERVICE_NAME"]))
+        {
+            // Without OTEL_SERVICE_NAME, the service is named after its assembly rather than "unknown_service".
+            telemetry.ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName));
+        }
+
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             telemetry.UseOtlpExporter();
+        }
+
+        if (builder.Configuration.GetValue<bool>($"{TelemetryOptions.Section}:{nameof(TelemetryOptions.ConsoleExporter)}"))
+        {
+            // Local debugging: every span and metric printed to standard output (log lines already are).
+            telemetry.WithTracing(tracing => tracing.AddConsoleExporter())
+                .WithMetrics(metrics => metrics.AddConsoleExporter());
         }
     }
 }

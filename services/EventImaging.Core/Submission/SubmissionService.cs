@@ -38,6 +38,7 @@ public sealed partial class SubmissionService(
 {
     public async Task HandleAsync(GenerateImage command, CancellationToken cancellationToken)
     {
+        using var logScope = logger.BeginRequestScope(command.RequestId);
         var routed = router.Route(command);
         var validation = await validator.ValidateAsync(routed, cancellationToken);
         if (!validation.IsValid)
@@ -73,6 +74,7 @@ public sealed partial class SubmissionService(
             return;
         }
 
+        using var logScope = logger.BeginRequestScope(row);
         using var span = RequestTracing.StartInRequestTrace("submit", row);
         span?.SetTag("eventimaging.attempt", row.SubmitAttempts);
         if (row.UnknownOutcomes >= 2)

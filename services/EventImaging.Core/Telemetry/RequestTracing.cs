@@ -28,6 +28,21 @@ public static class RequestTracing
         return Tag(Source.StartActivity(name, kind, parent, links: links), row);
     }
 
+    /// <summary>A span around one conditional ledger transition; <see cref="Won"/> records whether this writer won it.</summary>
+    public static Activity? StartTransition(Guid requestId, RequestState to)
+    {
+        var activity = Source.StartActivity($"ledger {to.ToString().ToLowerInvariant()}");
+        activity?.SetTag("eventimaging.request_id", requestId.ToString());
+        activity?.SetTag("eventimaging.state", to.ToString().ToLowerInvariant());
+        return activity;
+    }
+
+    public static bool Won(this Activity? activity, bool won)
+    {
+        activity?.SetTag("eventimaging.transition_won", won);
+        return won;
+    }
+
     public static Activity? Tag(Activity? activity, ImageRequest row)
     {
         activity?.SetTag("eventimaging.request_id", row.RequestId.ToString());

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Requests;
 using MassTransit;
 
 namespace EventImaging.Host.Api;

@@ -121,6 +121,18 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         return VirtualHostUri(name);
     }
 
+    /// <summary>The queues of a virtual host with their type (<c>classic</c>, <c>quorum</c>), from the management API.</summary>
+    /// <param name="virtualHost">An amqp URI from <see cref="CreateVirtualHostAsync"/>.</param>
+    public async Task<IReadOnlyDictionary<string, string>> QueueTypesAsync(Uri virtualHost)
+    {
+        var client = http ?? throw NotInitialized();
+        var name = Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
+        using var response = await client.GetAsync(new Uri($"api/queues/{Uri.EscapeDataString(name)}?columns=name,type", UriKind.Relative));
+        await EnsureSuccessAsync(response, $"list the queues of virtual host '{name}'");
+        var queues = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        return queues.EnumerateArray().ToDictionary(q => q.GetProperty("name").GetString()!, q => q.GetProperty("type").GetString()!);
+    }
+
     /// <summary>Deletes a virtual host (and everything in it); a missing one is not an error.</summary>
     /// <param name="name">The virtual host name.</param>
     public async Task DeleteVirtualHostAsync(string name)

@@ -4,15 +4,16 @@ using EventImaging.Contracts;
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
+using EventImaging.Core.Operations;
 using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
 using EventImaging.Core.Submission;
 using EventImaging.IntegrationTests.Infrastructure;
+using EventImaging.IntegrationTests.Telemetry;
 using EventImaging.ProviderSimulator;
 using MassTransit;
 using Npgsql;
-using OpenTelemetry.Trace;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
@@ -34,7 +35,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     public const string TestSource = "EventImaging.Tests";
 
     private readonly List<WebApplication> apps = [];
-    private ICollection<System.Diagnostics.Activity>? spans;
+    private TelemetryCapture? telemetry;
 
     private PipelineEnvironment(Uri broker, string ledger)
     {
@@ -69,12 +70,12 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         PostgresFixture postgres,
         IDictionary<string, string?>? settings = null,
         bool inProcessSubmitter = true,
-        ICollection<System.Diagnostics.Activity>? spans = null)
+        TelemetryCapture? telemetry = null)
     {
         var environment = new PipelineEnvironment(await rabbitMq.CreateVirtualHostAsync(), await postgres.CreateDatabaseAsync());
         try
         {
-            environment.spans = spans;
+            environment.telemetry = telemetry;
             await environment.StartServicesAsync(settings ?? new Dictionary<string, string?>(), inProcessSubmitter);
         }
         catch
@@ -127,11 +128,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
         Receiver = await StartAsync(common, builder =>
         {
-            if (spans is not null)
-            {
-                // Spans are process-wide: one exporter on one service sees every in-process service's spans.
-                builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(TestSource).AddInMemoryExporter(spans));
-            }
+            telemetry?.AttachSpansAndMetrics(builder);
+            telemetry?.AttachLogs(builder, "webhook-receiver");
 
             builder.AddServiceDefaults();
             builder.AddLedger();
@@ -142,6 +140,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         {
             app.MapDefaultEndpoints();
             app.MapCallbacks();
+            app.MapOperatorApi();
         });
         ReceiverUrl = new Uri(Receiver.Urls.First());
 
@@ -159,6 +158,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         }
         Submitter = await StartAsync(submitterSettings, builder =>
         {
+            telemetry?.AttachLogs(builder, "submitter");
             builder.AddServiceDefaults();
             builder.AddLedger();
             builder.AddProviders();
@@ -182,6 +182,7 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         map(app);
         apps.Add(app);
         await app.StartAsync();
+        telemetry?.Started(app.Services);
         return app;
     }
 

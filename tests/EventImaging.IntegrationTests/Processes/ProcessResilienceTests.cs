@@ -8,13 +8,21 @@ namespace EventImaging.IntegrationTests.Processes;
 [Collection(BrokerAndDatabaseCollection.Name)]
 public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
-    private static Dictionary<string, string?> SubmitterSettings(PipelineEnvironment env, Uri receiver) =>
+    /// <summary>What the k8s prod overlay sets: the schema comes from the migration step, the queues are quorum queues.</summary>
+    private static Dictionary<string, string?> AsDeployed(PipelineEnvironment env) =>
         new(env.Settings)
+        {
+            ["Ledger:MigrateOnStart"] = "false",
+            ["Messaging:QuorumQueues"] = "true",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+
+    private static Dictionary<string, string?> SubmitterSettings(PipelineEnvironment env, Uri receiver) =>
+        new(AsDeployed(env))
         {
             ["Callbacks:PublicBaseUrl"] = receiver.AbsoluteUri,
             ["Submitter:SubmitLease"] = "00:00:03",
             ["Polling:FirstPollGrace"] = "00:00:02",
-            ["Logging:LogLevel:Default"] = "Warning",
         };
 
     [Fact]
@@ -57,7 +65,7 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 300 });
-        var receiverSettings = new Dictionary<string, string?>(env.Settings) { ["Logging:LogLevel:Default"] = "Warning" };
+        var receiverSettings = AsDeployed(env);
         await using var receiverA = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
         await using var receiverB = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
         // Each submitter's callbacks go to the other's receiver: tokens cross processes through the shared key ring.

@@ -67,6 +67,42 @@ public sealed class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>Runs a command-line service (the migrator) to its end; returns its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(string name, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout)
+    {
+        var assembly = AssemblyOf(name);
+        var start = new ProcessStartInfo("dotnet", [assembly])
+        {
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start.");
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, line) => output.Enqueue(line.Data ?? "");
+        process.ErrorDataReceived += (_, line) => output.Enqueue(line.Data ?? "");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{name} did not exit within {timeout}: {string.Join('\n', output)}");
+        }
+
+        process.WaitForExit();
+        return (process.ExitCode, string.Join('\n', output));
+    }
+
     /// <summary>Ends the process at once, as a crash or an OOM kill would.</summary>
     public async Task KillAsync()
     {

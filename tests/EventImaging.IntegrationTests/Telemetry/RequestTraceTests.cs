@@ -14,11 +14,11 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
     [InlineData(CompletionPaths.Poll)]
     public async Task One_trace_leads_from_the_command_to_the_terminal_event(string via)
     {
-        var spans = new List<Activity>();
+        var telemetry = new TelemetryCapture();
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:00:01",
-        }, spans: spans);
+        }, telemetry: telemetry);
         using var source = new ActivitySource(PipelineEnvironment.TestSource);
         var requestId = Guid.NewGuid();
         ActivityTraceId traceId;
@@ -33,21 +33,22 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
         var terminal = await env.Events.TerminalAsync(requestId);
         Assert.Equal(via, terminal.Text("completedVia"));
         await Eventually.UntilAsync(
-            () => Task.FromResult(Snapshot(spans).Any(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal))),
+            () => Task.FromResult(telemetry.Spans().Any(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal))),
             TimeSpan.FromSeconds(10),
             "the ImageCompleted publish span to be exported");
 
-        var all = Snapshot(spans);
-        foreach (var span in all.OrderBy(s => s.StartTimeUtc))
-        {
-            output.WriteLine($"{span.TraceId} {span.ParentSpanId} {span.SpanId} {span.Source.Name} {span.DisplayName} [{string.Join(", ", span.TagObjects.Select(t => $"{t.Key}={t.Value}"))}]");
-        }
+        var all = telemetry.Spans();
+        PrintTree(all.Where(s => s.TraceId == traceId).ToList());
 
         var finishing = Assert.Single(all, s => s.Source.Name == "EventImaging" && s.DisplayName == via);
         Assert.Equal(traceId, finishing.TraceId);
         Assert.Equal(requestId.ToString(), finishing.GetTagItem("eventimaging.request_id"));
         Assert.Contains(all, s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal) && s.TraceId == traceId);
         Assert.Contains(all, s => s.Source.Name == "EventImaging" && s.DisplayName == "submit" && s.TraceId == traceId);
+        foreach (var transition in new[] { "ledger received", "ledger submitted", "ledger completed" })
+        {
+            Assert.Contains(all, s => s.DisplayName == transition && s.TraceId == traceId && s.GetTagItem("eventimaging.transition_won") is true);
+        }
 
         // No secret in any span: neither the callback token nor the provider key.
         var token = env.CallbackTokenOf(requestId);
@@ -58,11 +59,24 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
         }
     }
 
-    private static List<Activity> Snapshot(List<Activity> spans)
+    /// <summary>The trace as an indented span tree, with each span's offset from the trace's start.</summary>
+    private void PrintTree(List<Activity> trace)
     {
-        lock (spans)
+        var start = trace.Min(s => s.StartTimeUtc);
+        var ids = trace.Select(s => s.SpanId).ToHashSet();
+        void Print(Activity span, int depth)
         {
-            return [.. spans];
+            var tags = span.TagObjects.Where(t => t.Key.StartsWith("eventimaging.", StringComparison.Ordinal)).Select(t => $"{t.Key[13..]}={t.Value}");
+            output.WriteLine($"{new string(' ', depth * 2)}{span.DisplayName} ({span.Source.Name}) +{(span.StartTimeUtc - start).TotalMilliseconds:F0} ms, {span.Duration.TotalMilliseconds:F1} ms {string.Join(" ", tags)}");
+            foreach (var child in trace.Where(c => c.ParentSpanId == span.SpanId).OrderBy(c => c.StartTimeUtc))
+            {
+                Print(child, depth + 1);
+            }
+        }
+
+        foreach (var root in trace.Where(s => !ids.Contains(s.ParentSpanId)).OrderBy(s => s.StartTimeUtc))
+        {
+            Print(root, 0);
         }
     }
 }

@@ -147,6 +147,10 @@ namespace EventImaging.Core.Ledger.Migrations
 
                     b.HasKey("RequestId");
 
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_image_requests_in_flight")
+                        .HasFilter("finished_at IS NULL");
+
                     b.HasIndex("FinishedAt")
                         .HasDatabaseName("ix_image_requests_unpublished")
                         .HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL");

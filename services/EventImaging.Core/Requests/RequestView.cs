@@ -2,9 +2,9 @@ using System.Text.Json;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 
-namespace EventImaging.Host.Api;
+namespace EventImaging.Core.Requests;
 
-/// <summary>One request as <c>GET /v1/images/{requestId}</c> shows it.</summary>
+/// <summary>One request as its readers see it: the Host's <c>GET /v1/images/{requestId}</c>, and the operator lookup.</summary>
 public sealed record RequestView(
     Guid RequestId,
     string State,

@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EventImaging.IntegrationTests.Pipeline;
+
+namespace EventImaging.IntegrationTests.Operations;
+
+/// <summary>Operators look one request up by id: state, timeline, task id, result or error; only with the operator key.</summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+{
+    private const string Key = "operator-lookup-key";
+
+    [Fact]
+    public async Task A_completed_and_a_failed_request_show_their_timeline_to_a_caller_with_the_key_only()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Operator:ApiKey"] = Key });
+        var completed = Guid.NewGuid();
+        var failed = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId = completed, prompt = $"Looked up {completed:N}" });
+        await env.PublishJsonAsync(new { requestId = failed, prompt = $"Looked up [sim:fail=content_policy_violation] {failed:N}" });
+        await env.Events.TerminalAsync(completed);
+        await env.Events.TerminalAsync(failed);
+
+        JsonElement view = default;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                view = await (await LookUpAsync(env, completed, Key)).Content.ReadFromJsonAsync<JsonElement>();
+                return view.GetProperty("timeline").GetArrayLength() == 4;
+            },
+            TimeSpan.FromSeconds(10),
+            "the completed request's event to be marked published");
+        Assert.Equal(["received", "submitted", "completed", "event published"], Steps(view));
+        var times = view.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("at").GetDateTimeOffset()).ToList();
+        Assert.Equal(times.Order(), times);
+        Assert.Equal("via callback", view.GetProperty("timeline")[2].GetProperty("detail").GetString());
+        var request = view.GetProperty("request");
+        Assert.Equal("completed", request.GetProperty("state").GetString());
+        Assert.StartsWith("task-", request.GetProperty("providerTaskId").GetString(), StringComparison.Ordinal);
+        Assert.Single(request.GetProperty("imageUrls").EnumerateArray());
+        Assert.Equal(1, view.GetProperty("submitAttempts").GetInt32());
+        Assert.Equal(32, view.GetProperty("traceId").GetString()!.Length);
+
+        var failure = await (await LookUpAsync(env, failed, Key)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("failed", Steps(failure)[2]);
+        Assert.StartsWith("content_policy_violation: ", failure.GetProperty("timeline")[2].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("content_policy_violation", failure.GetProperty("request").GetProperty("error").GetProperty("code").GetString());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await LookUpAsync(env, Guid.NewGuid(), Key)).StatusCode);
+        var wrongKey = await LookUpAsync(env, completed, Key + "x");
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
+        Assert.Equal("Bearer", wrongKey.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await LookUpAsync(env, completed, null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Without_an_operator_key_the_lookup_does_not_exist()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        Assert.Equal(HttpStatusCode.NotFound, (await LookUpAsync(env, Guid.NewGuid(), "anything")).StatusCode);
+    }
+
+    private static List<string> Steps(JsonElement view) =>
+        [.. view.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("step").GetString()!)];
+
+    private static async Task<HttpResponseMessage> LookUpAsync(PipelineEnvironment env, Guid requestId, string? key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(env.ReceiverUrl, $"/operator/requests/{requestId}"));
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return await env.Http.SendAsync(request);
+    }
+}

@@ -1,0 +1,53 @@
+using Npgsql;
+
+namespace EventImaging.IntegrationTests.Processes;
+
+/// <summary>The migrator is the deployment's schema step: it applies the ledger's migrations once and says what it did.</summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class MigratorTests(PostgresFixture postgres)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task It_applies_every_migration_to_an_empty_database_then_finds_nothing_to_do()
+    {
+        var ledger = await postgres.CreateDatabaseAsync();
+        var environment = new Dictionary<string, string?> { ["ConnectionStrings:Ledger"] = ledger };
+
+        var first = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", environment, Timeout);
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Contains("Applied 3 migration(s) to the ledger", first.Output, StringComparison.Ordinal);
+        Assert.Equal(3L, await ScalarAsync(ledger, "SELECT count(*) FROM \"__EFMigrationsHistory\""));
+        Assert.Equal(0L, await ScalarAsync(ledger, "SELECT count(*) FROM image_requests"));
+
+        var second = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", environment, Timeout);
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Contains("is already up to date", second.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_a_connection_string_it_names_the_missing_setting()
+    {
+        var run = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", new Dictionary<string, string?>(), Timeout);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("ConnectionStrings__Ledger", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_database_fails_with_a_message_and_without_the_password()
+    {
+        var unreachable = "Host=127.0.0.1;Port=1;Username=eventimaging;Password=secret-pw-4411;Database=ledger;Timeout=3";
+        var run = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", new Dictionary<string, string?> { ["ConnectionStrings:Ledger"] = unreachable }, Timeout);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("Migrating the ledger at tcp://127.0.0.1:1/ledger failed", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-pw-4411", run.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
