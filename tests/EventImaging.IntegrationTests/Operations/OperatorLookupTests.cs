@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using EventImaging.IntegrationTests.Pipeline;
@@ -27,7 +26,7 @@ public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixtur
         await Eventually.UntilAsync(
             async () =>
             {
-                view = await (await LookUpAsync(env, completed, Key)).Content.ReadFromJsonAsync<JsonElement>();
+                view = await (await env.LookUpAsync(completed, Key)).Content.ReadFromJsonAsync<JsonElement>();
                 return view.GetProperty("timeline").GetArrayLength() == 4;
             },
             TimeSpan.FromSeconds(10),
@@ -43,36 +42,25 @@ public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixtur
         Assert.Equal(1, view.GetProperty("submitAttempts").GetInt32());
         Assert.Equal(32, view.GetProperty("traceId").GetString()!.Length);
 
-        var failure = await (await LookUpAsync(env, failed, Key)).Content.ReadFromJsonAsync<JsonElement>();
+        var failure = await (await env.LookUpAsync(failed, Key)).Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("failed", Steps(failure)[2]);
         Assert.StartsWith("content_policy_violation: ", failure.GetProperty("timeline")[2].GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("content_policy_violation", failure.GetProperty("request").GetProperty("error").GetProperty("code").GetString());
 
-        Assert.Equal(HttpStatusCode.NotFound, (await LookUpAsync(env, Guid.NewGuid(), Key)).StatusCode);
-        var wrongKey = await LookUpAsync(env, completed, Key + "x");
+        Assert.Equal(HttpStatusCode.NotFound, (await env.LookUpAsync(Guid.NewGuid(), Key)).StatusCode);
+        var wrongKey = await env.LookUpAsync(completed, Key + "x");
         Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
         Assert.Equal("Bearer", wrongKey.Headers.WwwAuthenticate.Single().Scheme);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await LookUpAsync(env, completed, null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await env.LookUpAsync(completed, null)).StatusCode);
     }
 
     [Fact]
     public async Task Without_an_operator_key_the_lookup_does_not_exist()
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
-        Assert.Equal(HttpStatusCode.NotFound, (await LookUpAsync(env, Guid.NewGuid(), "anything")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await env.LookUpAsync(Guid.NewGuid(), "anything")).StatusCode);
     }
 
     private static List<string> Steps(JsonElement view) =>
         [.. view.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("step").GetString()!)];
-
-    private static async Task<HttpResponseMessage> LookUpAsync(PipelineEnvironment env, Guid requestId, string? key)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(env.ReceiverUrl, $"/operator/requests/{requestId}"));
-        if (key is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-
-        return await env.Http.SendAsync(request);
-    }
 }

@@ -232,6 +232,18 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         return await Http.PostAsync(new Uri(ReceiverUrl, $"/callbacks/{provider}/{token}"), content);
     }
 
+    /// <summary><c>GET /operator/requests/{requestId}</c> on the receiver, with <paramref name="key"/> as bearer key when given.</summary>
+    public async Task<HttpResponseMessage> LookUpAsync(Guid requestId, string? key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(ReceiverUrl, $"/operator/requests/{requestId}"));
+        if (key is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return await Http.SendAsync(request);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var app in Enumerable.Reverse(apps))

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using EventImaging.Contracts;
 using EventImaging.IntegrationTests.Pipeline;
 using Xunit.Abstractions;
@@ -43,8 +42,8 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
         Assert.Equal(HttpStatusCode.BadRequest, (await env.PostCallbackAsync("evolink", tokens[1], "not json")).StatusCode);
 
         // Operators look a request up, with the key and with a wrong one.
-        Assert.Equal(HttpStatusCode.OK, (await LookUpAsync(env, called, OperatorKey)).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await LookUpAsync(env, called, OperatorKey + "x")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await env.LookUpAsync(called, OperatorKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await env.LookUpAsync(called, OperatorKey + "x")).StatusCode);
 
         await Eventually.UntilAsync(
             () => Task.FromResult(telemetry.Spans().Count(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal)) >= 2),
@@ -74,12 +73,5 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
                 Assert.True(leaked is null, $"A {kind} carries a secret: {text}");
             }
         }
-    }
-
-    private static async Task<HttpResponseMessage> LookUpAsync(PipelineEnvironment env, Guid requestId, string key)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(env.ReceiverUrl, $"/operator/requests/{requestId}"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await env.Http.SendAsync(request);
     }
 }
