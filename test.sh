@@ -214,6 +214,15 @@ fi
 
 # --- Tests -----------------------------------------------------------------------------------
 
+# The deployment files (k8s/, docker-compose.yml): lint, render every overlay and check every object
+# against its published schema offline, then prove the check fails on broken copies. Skipped when the
+# run is narrowed with dotnet test arguments (a --filter).
+if [ "$#" -eq 0 ]; then
+    step "deploy/validate.sh, deploy/validate-selftest.sh"
+    deploy/validate.sh
+    deploy/validate-selftest.sh
+fi
+
 target="${EVENTIMAGING_TEST_TARGET:-EventImaging.sln}"
 step "dotnet test $target -c Release $*"
 exec dotnet test "$target" -c Release --logger "console;verbosity=normal" "$@"
