@@ -113,6 +113,25 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
         }
 
         output.WriteLine($"200 requests: {viaPoll} completed via poll, {200 - viaPoll} via callback");
+
+        // Either receiver accepts a token minted by either Submitter (one key ring, in the ledger database): a valid
+        // token with an unreadable body is answered 400, a token a receiver could not open 404.
+        var mintedBy = ids
+            .Select(id => new Uri(env.CreatesFor(id.ToString("N")).Single().Body!.Value.GetProperty("callback_url").GetString()!))
+            .GroupBy(url => url.Authority)
+            .Select(group => group.First())
+            .ToList();
+        Assert.Equal(2, mintedBy.Count);
+        foreach (var callbackUrl in mintedBy)
+        {
+            foreach (var receiver in new[] { receiverA, receiverB })
+            {
+                using var body = new StringContent("not json", System.Text.Encoding.UTF8, "application/json");
+                var response = await env.Http.PostAsync(new Uri(receiver.BaseUrl, callbackUrl.AbsolutePath), body);
+                Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+            }
+        }
+
         Assert.Equal(200, ids.Select(id => env.Events.TerminalFor(id)[0].MessageId).Distinct().Count());
     }
 }
