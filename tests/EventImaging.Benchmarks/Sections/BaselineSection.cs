@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EventImaging.Benchmarks.Load;
+using EventImaging.Benchmarks.Report;
+using EventImaging.Contracts;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
+using EventImaging.Core.Providers;
+using EventImaging.Core.Providers.Evolink;
+using EventImaging.IntegrationTests.Processes;
+using Microsoft.Extensions.Options;
+
+namespace EventImaging.Benchmarks.Sections;
+
+/// <summary>
+/// What the broker and HTTP alone can do on this machine, driven exactly like the product: MassTransit publishing
+/// (publisher confirms on) an ImageCompleted as large as the receiver's to a subscriber on the same broker, and a
+/// bare Kestrel endpoint answering callback-shaped POSTs with 200.
+/// </summary>
+internal sealed class BaselineSection(BenchContext context)
+{
+    /// <summary>Operations in flight at each closed-loop level; the callback measurement uses the same ones.</summary>
+    public static int[] Levels(BenchOptions options) => options.Quick ? [64] : [16, 64, 192];
+
+    public async Task RunAsync()
+    {
+        context.Section("baseline");
+        var message = RepresentativeEvent();
+        var messageBytes = JsonSerializer.SerializeToUtf8Bytes(message, EventJson.Options).Length;
+
+        var publishLevels = new List<RateLevel>();
+        await PublishAsync(message, 32, context.Options.Duration(2));
+        foreach (var concurrency in Levels(context.Options))
+        {
+            var level = await PublishAsync(message, concurrency, context.Options.Duration(5));
+            publishLevels.Add(level);
+            context.Log($"MassTransit publish+consume, {concurrency} in flight: {level.RatePerSecond:F0} msg/s");
+        }
+
+        var httpLevels = new List<RateLevel>();
+        await using (var server = await ServiceProcess.StartAssemblyAsync(
+            typeof(BareHttpServer).Assembly.Location,
+            new Dictionary<string, string?> { ["DOTNET_gcServer"] = "1" },
+            BareHttpServer.Flag))
+        {
+            await PostAsync(server.BaseUrl, 32, context.Options.Duration(2));
+            foreach (var concurrency in Levels(context.Options))
+            {
+                var level = await PostAsync(server.BaseUrl, concurrency, context.Options.Duration(5));
+                httpLevels.Add(level);
+                context.Log($"bare Kestrel 200, {concurrency} in flight: {level.RatePerSecond:F0} req/s");
+            }
+        }
+
+        context.Report.Baseline = new BaselineResults(
+            messageBytes,
+            publishLevels,
+            publishLevels.Max(l => l.RatePerSecond),
+            httpLevels,
+            httpLevels.Max(l => l.RatePerSecond));
+    }
+
+    private async Task<RateLevel> PublishAsync(ImageCompleted message, int concurrency, TimeSpan duration)
+    {
+        // Ample for any broker this machine could run; unused ids cost only memory.
+        var ids = Enumerable.Range(0, (int)(25_000 * duration.TotalSeconds)).Select(_ => Guid.NewGuid()).ToArray();
+        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        var tracker = new CompletionTracker(ids.Length);
+        context.Bus.Completed = (id, at) =>
+        {
+            if (index.TryGetValue(id, out var i))
+            {
+                tracker.Completed(i, at);
+            }
+        };
+
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, ids.Length, async i =>
+        {
+            tracker.Started(i, Stopwatch.GetTimestamp());
+            await context.Bus.Bus.Publish(message with { RequestId = ids[i] });
+        });
+        await tracker.DrainAsync(window.Sent, TimeSpan.FromSeconds(30));
+        return Level(concurrency, tracker, window, duration);
+    }
+
+    private async Task<RateLevel> PostAsync(Uri server, int concurrency, TimeSpan duration)
+    {
+        // The same URL and body sizes as a real callback.
+        var body = context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000");
+        var url = new Uri(server, $"/callbacks/evolink/{new string('t', 200)}");
+        var tracker = new CompletionTracker((int)(60_000 * duration.TotalSeconds));
+        context.Http.ResetErrors();
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, tracker.Capacity, async i =>
+        {
+            tracker.Started(i, Stopwatch.GetTimestamp());
+            if (await context.Http.PostAsync(url, body))
+            {
+                tracker.Completed(i, Stopwatch.GetTimestamp());
+            }
+            else
+            {
+                tracker.Fail();
+            }
+        });
+        return Level(concurrency, tracker, window, duration);
+    }
+
+    /// <summary>The completion rate after the first fifth of the run (connections, JIT and queues have settled).</summary>
+    public static RateLevel Level(int concurrency, CompletionTracker tracker, LoadWindow window, TimeSpan duration) =>
+        new(concurrency, tracker.CompletionRate(window.Start + CompletionTracker.Ticks(duration / 5), window.End), window.Sent, tracker.Failed);
+
+    /// <summary>An ImageCompleted as the receiver publishes it for a simulator task: the same fields, lengths and metadata.</summary>
+    private ImageCompleted RepresentativeEvent()
+    {
+        var evolink = new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions()));
+        var task = evolink.ParseCallback(context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000"));
+        var row = new ImageRequest
+        {
+            RequestId = Guid.NewGuid(),
+            Provider = "evolink",
+            Model = "gpt-image-1.5",
+            CommandJson = JsonSerializer.Serialize(
+                new GenerateImage
+                {
+                    RequestId = Guid.NewGuid(),
+                    Prompt = "A lighthouse at dusk, oil painting",
+                    Metadata = new Dictionary<string, string> { ["order"] = "42", ["tenant"] = "benchmark" },
+                },
+                EventJson.Options),
+        };
+        var outcome = TerminalOutcome.ForTask(row, task, evolink.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, DateTimeOffset.UtcNow);
+        return JsonSerializer.Deserialize<ImageCompleted>(outcome.EventJson, EventJson.Options)!;
+    }
+}
