@@ -69,6 +69,14 @@ internal sealed class BenchContext(
         return settings;
     }
 
+    /// <summary>Records a service process's resident memory in one phase (and, given its pid, what it is made of now).</summary>
+    public void Footprint(string service, string phase, double? rss, int? pid = null)
+    {
+        var breakdown = pid is { } id ? ProcessMemory.Breakdown(id) : null;
+        report.Footprint.Add(new FootprintResult(service, phase, rss ?? double.NaN, breakdown));
+        Log($"{service} RSS {phase}: {rss:F0} MB {breakdown}");
+    }
+
     public void Log(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
     public void Section(string name)

@@ -9,6 +9,15 @@ internal static class ProcessMemory
     /// <summary>VmHWM (the peak resident set) in MB, or null when the process is gone.</summary>
     public static double? PeakRssMB(int pid) => Field(pid, "VmHWM:");
 
+    /// <summary>
+    /// What the resident set is made of, in MB: anonymous memory (GC heap, runtime data), file-backed pages (the
+    /// runtime, framework and package assemblies and native libraries), and shared memory (.NET maps JIT-compiled
+    /// code through a memfd when W^X is on).
+    /// </summary>
+    public static string Breakdown(int pid) => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"anon {Field(pid, "RssAnon:"):F0} + file {Field(pid, "RssFile:"):F0} + shmem/JIT code {Field(pid, "RssShmem:"):F0}");
+
     private static double? Field(int pid, string name)
     {
         try

@@ -58,7 +58,10 @@ internal sealed class CompletionTracker(int capacity)
     }
 
     /// <summary>Completions per second whose completion time falls in [from, to).</summary>
-    public double CompletionRate(long from, long to)
+    public double CompletionRate(long from, long to) => CompletedBetween(from, to) / Seconds(to - from);
+
+    /// <summary>Completions whose completion time falls in [from, to).</summary>
+    public int CompletedBetween(long from, long to)
     {
         var count = 0;
         for (var i = 0; i < capacity; i++)
@@ -70,7 +73,7 @@ internal sealed class CompletionTracker(int capacity)
             }
         }
 
-        return count / Seconds(to - from);
+        return count;
     }
 
     /// <summary>

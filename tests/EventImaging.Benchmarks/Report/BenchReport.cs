@@ -37,13 +37,17 @@ internal sealed class BenchReport
     public List<string> Notes { get; } = [];
 }
 
-/// <summary>One closed-loop level: <paramref name="Concurrency"/> operations in flight, the rate they completed at.</summary>
-internal sealed record RateLevel(int Concurrency, double RatePerSecond, int Sent, int Failed);
+/// <summary>
+/// One closed-loop level: <paramref name="Concurrency"/> operations in flight, the rate they completed at, and the CPU
+/// each completed operation cost (µs) in the service process, PostgreSQL, RabbitMQ, this benchmark and the machine.
+/// </summary>
+internal sealed record RateLevel(int Concurrency, double RatePerSecond, int Sent, int Failed, CpuUse? CpuPerOperation = null);
 
-internal sealed record BaselineResults(int MessageJsonBytes, List<RateLevel> MassTransit, double MassTransitMax, List<RateLevel> Http, double HttpMax);
+internal sealed record BaselineResults(int MessageJsonBytes, List<RateLevel> MassTransit, double MassTransitMax, List<RateLevel> Http, double HttpMax, List<RateLevel> Ledger, double LedgerMax);
 
 /// <summary>Latency of callbacks sent at a constant rate: POST sent (when it was due) → ImageCompleted consumed.</summary>
-internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency);
+/// <paramref name="CompletedPerSecond"/>: events consumed in each second of the run (a stall or a collapse shows there).
+internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency, int[] CompletedPerSecond);
 
 internal sealed record CallbackResults(
     int BodyBytes,
@@ -53,7 +57,7 @@ internal sealed record CallbackResults(
     IReadOnlyDictionary<int, int> ErrorStatuses,
     int DuplicateEvents);
 
-internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target);
+internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target, CpuUse? CpuPerOperation);
 
 /// <summary>One EXPLAIN (ANALYZE, BUFFERS) of a statement of the claim.</summary>
 internal sealed record StatementPlan(string Statement, string Sql, string Plan, long ActualRows, long SharedHit, long SharedRead, double ExecutionMs);
@@ -70,7 +74,8 @@ internal sealed record PollingResult(
     long Buffers,
     List<StatementPlan> Statements);
 
-internal sealed record FootprintResult(string Service, string Phase, double RssMB);
+/// <summary>VmRSS of a service process in one phase; <paramref name="Breakdown"/>: its parts when it was read (MB).</summary>
+internal sealed record FootprintResult(string Service, string Phase, double RssMB, string? Breakdown = null);
 
 internal sealed record MicroResult(string Name, double MeanNs, double ErrorNs, long? AllocatedBytes);
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
+using EventImaging.Benchmarks.Infrastructure;
 using ScottPlot;
 
 namespace EventImaging.Benchmarks.Report;
@@ -62,16 +63,18 @@ internal static partial class ReportWriter
         {
             md.AppendLine("## 1. Baselines").AppendLine();
             md.AppendLine(Invariant($"MassTransit publish (publisher confirms) + consume of an `ImageCompleted` like the receiver's ({baseline.MessageJsonBytes} bytes of JSON before MassTransit's envelope), same broker, closed loop:")).AppendLine();
-            Table(md, ["in flight", "msg/s", "sent"], baseline.MassTransit.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Sent) }));
+            Table(md, ["in flight", "msg/s", "sent", CpuHeader], baseline.MassTransit.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Sent), Cpu(l.CpuPerOperation) }));
             md.AppendLine("Bare Kestrel (own process, the callback route, reads the body, answers 200), same HTTP client and closed loop as the callbacks:").AppendLine();
-            Table(md, ["in flight", "req/s", "failed"], baseline.Http.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed) }));
+            Table(md, ["in flight", "req/s", "failed", CpuHeader], baseline.Http.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
+            md.AppendLine("The database's share of a callback alone: its three ledger statements (read the row, the conditional terminal update carrying the event, mark it published) on seeded rows, from Npgsql without EF Core, HTTP or the broker:").AppendLine();
+            Table(md, ["in flight", "callbacks/s", "failed", CpuHeader], baseline.Ledger.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
         }
 
         if (report.Callbacks is { } callbacks)
         {
             md.AppendLine("## 2. Callback ingestion").AppendLine();
             md.AppendLine(Invariant($"`POST /callbacks/evolink/{{token}}` to the WebhookReceiver process (token minted by `CallbackTokens`, row pre-seeded in `submitted`, the simulator's {callbacks.BodyBytes}-byte evolink body) → `ImageCompleted` consumed by a MassTransit subscriber. Maximum rate, closed loop:")).AppendLine();
-            Table(md, ["in flight", "callbacks/s", "failed"], callbacks.ClosedLoop.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed) }));
+            Table(md, ["in flight", "callbacks/s", "failed", CpuHeader], callbacks.ClosedLoop.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
             md.AppendLine("Latency at a constant rate (open loop; from when each POST was due to when its `ImageCompleted` was consumed):").AppendLine();
             Table(md, ["share of max", "rate/s", "sent", "p50 ms", "p95 ms", "p99 ms", "max ms", "failed", "missing"],
                 callbacks.OpenLoop.Select(p => new[]
@@ -89,8 +92,8 @@ internal static partial class ReportWriter
         {
             md.AppendLine("## 3. Submission").AppendLine();
             md.AppendLine("`GenerateImage` commands queued, then the Submitter process started with `Submitter:ConcurrentSubmissions`; rate of `ImageSubmitted` consumed (provider accepted) over the middle 80 % of the commands:").AppendLine();
-            Table(md, ["create latency", "ConcurrentSubmissions", "commands", "submitted", "submitted/s", "target/s"],
-                report.Submission.Select(s => new[] { $"{s.CreateLatencyMs} ms", Num(s.Concurrency), Num(s.Commands), Num(s.Submitted), Num(s.RatePerSecond), s.Target is { } t ? Num(t) : "" }));
+            Table(md, ["create latency", "ConcurrentSubmissions", "commands", "submitted", "submitted/s", "target/s", CpuHeader],
+                report.Submission.Select(s => new[] { $"{s.CreateLatencyMs} ms", Num(s.Concurrency), Num(s.Commands), Num(s.Submitted), Num(s.RatePerSecond), s.Target is { } t ? Num(t) : "", Cpu(s.CpuPerOperation) }));
         }
 
         if (report.Polling.Count > 0)
@@ -117,7 +120,7 @@ internal static partial class ReportWriter
         {
             md.AppendLine("## 5. Footprint").AppendLine();
             md.AppendLine("VmRSS from `/proc/<pid>/status` of each service run as its own process (built service dll, as the process tests run them); under load: the highest sample (every 200 ms).").AppendLine();
-            Table(md, ["service", "phase", "RSS MB"], report.Footprint.Select(f => new[] { f.Service, f.Phase, Num(f.RssMB) }));
+            Table(md, ["service", "phase", "RSS MB", "made of (MB, when read)"], report.Footprint.Select(f => new[] { f.Service, f.Phase, Num(f.RssMB), f.Breakdown ?? "" }));
         }
 
         if (report.Micro.Count > 0)
@@ -189,6 +192,12 @@ internal static partial class ReportWriter
 
     [GeneratedRegex(@"^[–\d,. %]*(ms|µs|MB|B|/s)?$")]
     private static partial Regex NumericCell();
+
+    private const string CpuHeader = "CPU µs per operation: service · postgres · rabbitmq · benchmark · whole machine";
+
+    private static string Cpu(CpuUse? cpu) => cpu is null
+        ? ""
+        : string.Join(" · ", new[] { cpu.Service, cpu.Postgres, cpu.RabbitMq, cpu.Benchmark, cpu.Machine }.Select(Num));
 
     private static string Num(double value) => double.IsNaN(value) ? "–" : value.ToString("N0", CultureInfo.InvariantCulture);
 

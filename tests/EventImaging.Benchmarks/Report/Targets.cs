@@ -11,9 +11,28 @@ internal static class Targets
     public const double PollCycleMs = 100;
     public const double RssMB = 150;
 
+    /// <summary>The machine CPU per callback of its parts measured alone (at their best level), and the rate that allows.</summary>
+    private static (double Ledger, double Publish, double Http, double MachineMicroseconds, double Rate)? Bound(BaselineResults baseline, int cores)
+    {
+        static double Best(List<RateLevel> levels) =>
+            levels.Select(l => l.CpuPerOperation?.Machine ?? double.NaN).Where(c => c > 0).DefaultIfEmpty(double.NaN).Min();
+
+        var (ledger, publish, http) = (Best(baseline.Ledger), Best(baseline.MassTransit), Best(baseline.Http));
+        var total = ledger + publish + http;
+        return double.IsNaN(total) ? null : (ledger, publish, http, total, cores * 1e6 / total);
+    }
+
     public static void Evaluate(BenchReport report)
     {
         var targets = report.Targets;
+        if (report.Baseline is { } floor && report.Machine is { } machine && Bound(floor, machine.Cores) is { } bound)
+        {
+            report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"Upper bound for callback ingestion on this machine, whatever the receiver does: its parts measured alone cost {bound.MachineMicroseconds:F0} µs of machine CPU per callback "
+                + $"(ledger statements {bound.Ledger:F0} + publish/consume {bound.Publish:F0} + HTTP {bound.Http:F0}), so {machine.Cores} cores allow at most {bound.Rate:F0} callbacks/s "
+                + $"= {bound.Rate / floor.MassTransitMax:P0} of the raw MassTransit rate."));
+        }
+
         if (report.Callbacks is { } callbacks && report.Baseline is { } baseline)
         {
             var share = callbacks.MaxRate / baseline.MassTransitMax;
@@ -56,12 +75,13 @@ internal static class Targets
                 (whole ? cycle.CycleMs : cycle.ClaimMs) <= PollCycleMs));
         }
 
-        foreach (var service in report.Footprint.GroupBy(f => f.Service))
+        foreach (var service in report.Footprint.Where(f => f.Service.StartsWith("EventImaging.", StringComparison.Ordinal)).GroupBy(f => f.Service))
         {
             var loaded = service.Where(f => f.Phase.StartsWith("under", StringComparison.Ordinal)).Select(f => f.RssMB).DefaultIfEmpty(double.NaN).Max();
+            var peak = service.Select(f => f.RssMB).DefaultIfEmpty(double.NaN).Max();
             targets.Add(new TargetResult(
                 $"{service.Key} resident memory under load",
-                string.Create(CultureInfo.InvariantCulture, $"{loaded:F0} MB"),
+                string.Create(CultureInfo.InvariantCulture, $"{loaded:F0} MB (peak {peak:F0} MB)"),
                 $"≤ {RssMB} MB",
                 loaded <= RssMB));
         }

@@ -25,39 +25,50 @@ internal sealed class CallbackSection(BenchContext context)
         var options = context.Options;
         await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings());
         await Task.Delay(TimeSpan.FromSeconds(2));
-        Footprint("idle", ProcessMemory.RssMB(receiver.ProcessId));
+        context.Footprint(Service, "idle", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
 
         var closed = new List<RateLevel>();
         var open = new List<LatencyPoint>();
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
-            // Warm-up (JIT, tiered compilation, connection pools); its rate sizes the seeding of the next runs.
-            var warmUp = await ClosedAsync(receiver.BaseUrl, 32, options.Duration(3), 15_000);
-            context.Log($"warm-up: {warmUp.RatePerSecond:F0} callbacks/s");
+            var warmUp = await WarmUp.UntilSteadyAsync(
+                last => ClosedAsync(receiver, 64, options.Duration(5), (int)Math.Max(4_000, (last?.RatePerSecond ?? 0) * 2 * options.Duration(5).TotalSeconds)),
+                options.Duration(30),
+                options.Duration(60),
+                level => context.Log($"warm-up: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
+            context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled: "
+                + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
+            var rate = warmUp[^1].RatePerSecond;
 
             foreach (var concurrency in BaselineSection.Levels(options))
             {
                 var duration = options.Duration(5);
-                var capacity = (int)Math.Max(3_000, warmUp.RatePerSecond * 3 * duration.TotalSeconds);
-                var level = await ClosedAsync(receiver.BaseUrl, concurrency, duration, capacity);
+                var capacity = (int)Math.Max(3_000, rate * 3 * duration.TotalSeconds);
+                var level = await ClosedAsync(receiver, concurrency, duration, capacity);
                 closed.Add(level);
-                context.Log($"closed loop, {concurrency} in flight: {level.RatePerSecond:F0} callbacks/s ({level.Failed} failed)");
+                context.Log($"closed loop, {concurrency} in flight: {level.RatePerSecond:F0} callbacks/s ({level.Failed} failed); CPU µs per callback: {level.CpuPerOperation}");
             }
 
             var max = closed.Max(l => l.RatePerSecond);
             foreach (var fraction in options.Quick ? new[] { 0.5, 0.9 } : [0.25, 0.5, 0.75, 0.9])
             {
+                await using var atThisRate = new RssSampler(receiver.ProcessId);
                 var point = await OpenAsync(receiver.BaseUrl, fraction, fraction * max, options.Duration(8));
+                if (Math.Abs(fraction - 0.5) < 0.01)
+                {
+                    context.Footprint(Service, $"under callback load: {point.OfferedRate:F0}/s, 50 % of max (max)", atThisRate.Max, receiver.ProcessId);
+                }
+
                 open.Add(point);
                 var l = point.Latency;
                 context.Log($"open loop at {fraction:P0} of max ({point.OfferedRate:F0}/s): p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms ({point.Failed} failed, {l.Missing} missing)");
             }
 
-            Footprint("under callback load (max)", underLoad.Max);
+            context.Footprint(Service, "peak over the whole section (saturation included)", underLoad.Max);
         }
 
         await Task.Delay(TimeSpan.FromSeconds(2));
-        Footprint("idle after load", ProcessMemory.RssMB(receiver.ProcessId));
+        context.Footprint(Service, "idle after load", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
         context.Report.Callbacks = new CallbackResults(
             context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000").Length,
             closed,
@@ -67,13 +78,14 @@ internal sealed class CallbackSection(BenchContext context)
             duplicates);
     }
 
-    private async Task<RateLevel> ClosedAsync(Uri receiver, int concurrency, TimeSpan duration, int capacity)
+    private async Task<RateLevel> ClosedAsync(ServiceProcess receiver, int concurrency, TimeSpan duration, int capacity)
     {
         var (rows, tracker) = await PrepareAsync(capacity);
-        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, i => PostAsync(receiver, rows, tracker, i, Stopwatch.GetTimestamp()));
+        var cpu = new CpuMeter(receiver.ProcessId);
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, i => PostAsync(receiver.BaseUrl, rows, tracker, i, Stopwatch.GetTimestamp()));
         await tracker.DrainAsync(window.Sent, DrainTimeout);
         duplicates += tracker.Duplicates;
-        return BaselineSection.Level(concurrency, tracker, window, duration);
+        return BaselineSection.Level(concurrency, tracker, window, duration, cpu);
     }
 
     private async Task<LatencyPoint> OpenAsync(Uri receiver, double fraction, double rate, TimeSpan duration)
@@ -84,7 +96,10 @@ internal sealed class CallbackSection(BenchContext context)
         duplicates += tracker.Duplicates;
         // The first second (or 15 %) settles connection counts; latency is taken over the rest.
         var settled = window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(Math.Min(1, duration.TotalSeconds * 0.15)));
-        return new LatencyPoint(fraction, rate, window.Sent, tracker.Failed, tracker.Latency(settled, window.End));
+        var perSecond = Enumerable.Range(0, (int)Math.Ceiling(duration.TotalSeconds))
+            .Select(k => tracker.CompletedBetween(window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(k)), window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(k + 1))))
+            .ToArray();
+        return new LatencyPoint(fraction, rate, window.Sent, tracker.Failed, tracker.Latency(settled, window.End), perSecond);
     }
 
     private async Task<(CallbackRows Rows, CompletionTracker Tracker)> PrepareAsync(int count)
@@ -109,11 +124,5 @@ internal sealed class CallbackSection(BenchContext context)
         {
             tracker.Fail();
         }
-    }
-
-    private void Footprint(string phase, double? rss)
-    {
-        context.Report.Footprint.Add(new FootprintResult(Service, phase, rss ?? double.NaN));
-        context.Log($"{Service} RSS {phase}: {rss:F0} MB");
     }
 }

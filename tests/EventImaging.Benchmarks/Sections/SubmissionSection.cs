@@ -9,8 +9,8 @@ namespace EventImaging.Benchmarks.Sections;
 
 /// <summary>
 /// GenerateImage → provider accepted (ImageSubmitted consumed), through the Submitter run as its own process, for
-/// the simulator's create latency at 0 and 200 ms and several <c>Submitter:ConcurrentSubmissions</c>. The commands
-/// wait in the queue before the Submitter starts, so it is measured draining a backlog at its configured concurrency.
+/// the simulator's create latency at 0 and 200 ms and several <c>Submitter:ConcurrentSubmissions</c>: one Submitter
+/// process per concurrency, warmed up first, then measured draining a backlog of commands at each latency.
 /// </summary>
 internal sealed class SubmissionSection(BenchContext context)
 {
@@ -24,27 +24,44 @@ internal sealed class SubmissionSection(BenchContext context)
         context.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 600_000 });
         try
         {
-            // The first start declares the generate-image queue and its binding; later commands wait there.
-            await using (var idle = await ServiceProcess.StartAsync(Service, Settings(8)))
-            {
-                await Task.Delay(TimeSpan.FromSeconds(2));
-                Footprint("idle", ProcessMemory.RssMB(idle.ProcessId));
-            }
-
             var underLoad = 0.0;
-            foreach (var latency in new[] { 0, 200 })
+            foreach (var concurrency in context.Options.Quick ? new[] { 8, 32 } : [8, 32, 64])
             {
-                foreach (var concurrency in context.Options.Quick ? new[] { 8, 32 } : [8, 32, 64])
+                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency));
+                if (concurrency == 8)
                 {
-                    var (result, rss) = await MeasureAsync(latency, concurrency);
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    context.Footprint(Service, "idle", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
+                }
+
+                await using var rss = new RssSampler(submitter.ProcessId);
+                var warmUp = await WarmUp.UntilSteadyAsync(
+                    async _ => Level(concurrency, await MeasureAsync(submitter, 0, concurrency, context.Options.Quick ? 300 : 600)),
+                    context.Options.Duration(30),
+                    context.Options.Duration(45),
+                    level => context.Log($"warm-up, {concurrency} concurrent: {level.RatePerSecond:F0} submitted/s; CPU µs per submission: {level.CpuPerOperation}"));
+                context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled: "
+                    + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
+
+                foreach (var latency in new[] { 0, 200 })
+                {
+                    var count = latency == 0
+                        ? (context.Options.Quick ? 500 : 2_000)
+                        : (int)(concurrency / (latency / 1000.0) * context.Options.Duration(6).TotalSeconds);
+                    var result = await MeasureAsync(submitter, latency, concurrency, count);
                     context.Report.Submission.Add(result);
-                    underLoad = Math.Max(underLoad, rss);
                     context.Log($"create latency {latency} ms, {concurrency} concurrent: {result.RatePerSecond:F0} submitted/s"
-                        + (result.Target is { } target ? $" (target {target:F0}/s)" : "") + $", {result.Submitted}/{result.Commands} submitted");
+                        + (result.Target is { } target ? $" (target {target:F0}/s)" : "") + $", {result.Submitted}/{result.Commands} submitted; CPU µs per submission: {result.CpuPerOperation}");
+                }
+
+                underLoad = Math.Max(underLoad, rss.Max);
+                if (concurrency == 32)
+                {
+                    context.Footprint(Service, "after load, ConcurrentSubmissions 32", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
                 }
             }
 
-            Footprint("under submission load (max)", underLoad);
+            context.Footprint(Service, "under submission load (max)", underLoad);
         }
         finally
         {
@@ -52,13 +69,11 @@ internal sealed class SubmissionSection(BenchContext context)
         }
     }
 
-    private async Task<(SubmissionResult Result, double Rss)> MeasureAsync(int latencyMs, int concurrency)
+    /// <summary>Publishes <paramref name="count"/> commands as fast as confirms allow and waits until every one was submitted.</summary>
+    private async Task<SubmissionResult> MeasureAsync(ServiceProcess submitter, int latencyMs, int concurrency, int count)
     {
         context.Simulator.UpdateKnobs(k => k with { CreateLatencyMs = latencyMs });
         double? target = latencyMs == 0 ? null : 0.9 * concurrency / (latencyMs / 1000.0);
-        var count = latencyMs == 0
-            ? (context.Options.Quick ? 500 : 2_000)
-            : (int)(concurrency / (latencyMs / 1000.0) * context.Options.Duration(6).TotalSeconds);
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
         var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
         var tracker = new CompletionTracker(count);
@@ -70,12 +85,15 @@ internal sealed class SubmissionSection(BenchContext context)
             }
         };
 
+        var cpu = new CpuMeter(submitter.ProcessId);
+        // Publishing outpaces submitting many times over, so the Submitter soon drains a backlog at its configured concurrency.
         await LoadRunner.ClosedLoopAsync(64, TimeSpan.FromMinutes(5), count, i => context.Bus.Bus.Publish(Command(ids[i])));
-        await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency));
-        await using var rss = new RssSampler(submitter.ProcessId);
         await tracker.DrainAsync(count, TimeSpan.FromSeconds(30 + (count / (target ?? 50.0))));
-        return (new SubmissionResult(latencyMs, concurrency, count, tracker.CompletedCount, tracker.SteadyRate(), target), rss.Max);
+        return new SubmissionResult(latencyMs, concurrency, count, tracker.CompletedCount, tracker.SteadyRate(), target, cpu.Elapsed().PerOperation(tracker.CompletedCount));
     }
+
+    private static RateLevel Level(int concurrency, SubmissionResult result) =>
+        new(concurrency, result.RatePerSecond, result.Commands, result.Commands - result.Submitted, result.CpuPerOperation);
 
     private static GenerateImage Command(Guid requestId) => new()
     {
@@ -93,11 +111,5 @@ internal sealed class SubmissionSection(BenchContext context)
         // Minting the callback token is part of every submission; nothing calls back during the run.
         settings["Callbacks:PublicBaseUrl"] = "http://127.0.0.1:9/";
         return settings;
-    }
-
-    private void Footprint(string phase, double? rss)
-    {
-        context.Report.Footprint.Add(new FootprintResult(Service, phase, rss ?? double.NaN));
-        context.Log($"{Service} RSS {phase}: {rss:F0} MB");
     }
 }
