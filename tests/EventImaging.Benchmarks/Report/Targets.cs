@@ -33,6 +33,11 @@ internal static class Targets
                 + $"= {bound.Rate / floor.MassTransitMax:P0} of the raw MassTransit rate."));
         }
 
+        if (report.Callbacks?.ErrorStatuses.GetValueOrDefault(429) is > 0 and var limited)
+        {
+            report.Notes.Add($"{limited} callbacks were answered 429: the WebhookReceiver limits each source address to 1,000 callbacks/s (bursts of 2,000), and all of this load comes from one address.");
+        }
+
         if (report.Callbacks is { } callbacks && report.Baseline is { } baseline)
         {
             var share = callbacks.MaxRate / baseline.MassTransitMax;
