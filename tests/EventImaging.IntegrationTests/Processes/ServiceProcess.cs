@@ -17,10 +17,17 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
+    /// <summary>The operating system's id of the process (for reading its memory from <c>/proc</c>).</summary>
+    public int ProcessId => process.Id;
+
     /// <summary>Starts <c>services/{name}</c> on a free loopback port and waits for <c>/health/ready</c>.</summary>
-    public static async Task<ServiceProcess> StartAsync(string name, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    public static Task<ServiceProcess> StartAsync(string name, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        StartAssemblyAsync(AssemblyOf(name), environment, arguments);
+
+    /// <summary>Starts any built ASP.NET Core app on a free loopback port and waits for its <c>/health/ready</c>.</summary>
+    public static async Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
-        var assembly = AssemblyOf(name);
+        var name = Path.GetFileNameWithoutExtension(assembly);
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
         {

@@ -1,0 +1,40 @@
+namespace EventImaging.Benchmarks;
+
+/// <summary>Command line: <c>--quick</c> for a smoke run; <c>--only a,b</c> to run some sections (baseline, callbacks, submission, polling, micro).</summary>
+internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections)
+{
+    public static readonly string[] AllSections = ["baseline", "callbacks", "submission", "polling", "micro"];
+
+    public bool Runs(string section) => Sections.Contains(section);
+
+    /// <summary>A measurement's duration: its full length, or a third of it (at least a second) with --quick.</summary>
+    public TimeSpan Duration(double seconds) => TimeSpan.FromSeconds(Quick ? Math.Max(1, seconds / 3) : seconds);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var quick = false;
+        IReadOnlySet<string> sections = new HashSet<string>(AllSections);
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--only" when i + 1 < args.Length:
+                    sections = new HashSet<string>(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    var unknown = sections.Except(AllSections).ToArray();
+                    if (unknown.Length > 0)
+                    {
+                        throw new ArgumentException($"Unknown section(s) {string.Join(", ", unknown)}; known: {string.Join(", ", AllSections)}.");
+                    }
+
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--quick] [--only {string.Join(",", AllSections)}]");
+            }
+        }
+
+        return new BenchOptions(quick, sections);
+    }
+}

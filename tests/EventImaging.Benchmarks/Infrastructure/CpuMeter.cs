@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace EventImaging.Benchmarks.Infrastructure;
+
+/// <summary>CPU seconds spent, by whom, between two readings of /proc.</summary>
+internal sealed record CpuUse(double Service, double Postgres, double RabbitMq, double Benchmark, double Machine)
+{
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"service {Service:F0}, postgres {Postgres:F0}, rabbitmq {RabbitMq:F0}, benchmark {Benchmark:F0}, machine {Machine:F0}");
+
+    /// <summary>Microseconds of CPU per operation, for <paramref name="operations"/> operations.</summary>
+    public CpuUse PerOperation(int operations) => operations <= 0
+        ? new CpuUse(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN)
+        : new CpuUse(Service / operations * 1e6, Postgres / operations * 1e6, RabbitMq / operations * 1e6, Benchmark / operations * 1e6, Machine / operations * 1e6);
+}
+
+/// <summary>
+/// Reads CPU time from /proc: one service process, every PostgreSQL and RabbitMQ (beam.smp) process, this
+/// benchmark, and the whole machine (busy time of all cores, which includes anything else running).
+/// </summary>
+internal sealed class CpuMeter(int? servicePid)
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+
+    private readonly CpuUse start = Read(servicePid);
+
+    public CpuUse Elapsed()
+    {
+        var now = Read(servicePid);
+        return new CpuUse(now.Service - start.Service, now.Postgres - start.Postgres, now.RabbitMq - start.RabbitMq, now.Benchmark - start.Benchmark, now.Machine - start.Machine);
+    }
+
+    private static CpuUse Read(int? servicePid)
+    {
+        double postgres = 0, rabbit = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                continue;
+            }
+
+            switch (Command(pid))
+            {
+                case "postgres":
+                    postgres += ProcessSeconds(pid);
+                    break;
+                case "beam.smp":
+                    rabbit += ProcessSeconds(pid);
+                    break;
+            }
+        }
+
+        return new CpuUse(servicePid is { } service ? ProcessSeconds(service) : 0, postgres, rabbit, ProcessSeconds(Environment.ProcessId), MachineBusySeconds());
+    }
+
+    private static string? Command(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>utime + stime of a process (fields 14 and 15 of /proc/pid/stat, after the command in parentheses).</summary>
+    private static double ProcessSeconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>All cores' busy time: the first line of /proc/stat less idle and iowait.</summary>
+    private static double MachineBusySeconds()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        var idle = fields[3] + fields[4];
+        // user nice system idle iowait irq softirq steal (guest time is already in user)
+        return (fields.Take(8).Sum() - idle) / TicksPerSecond;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+
+namespace EventImaging.Benchmarks.Load;
+
+/// <summary>
+/// When each operation of a run started (for an open loop: when it was due, so a late sender cannot hide latency)
+/// and when it completed (an HTTP answer, or the event a subscriber consumed). Indexes are 0..capacity-1.
+/// </summary>
+internal sealed class CompletionTracker(int capacity)
+{
+    private readonly long[] started = new long[capacity];
+    private readonly long[] completed = new long[capacity];
+    private int completedCount;
+    private int duplicateCount;
+    private int failedCount;
+
+    public int Capacity => capacity;
+
+    public int CompletedCount => Volatile.Read(ref completedCount);
+
+    /// <summary>Completions of an operation that had already completed (a duplicate event).</summary>
+    public int Duplicates => Volatile.Read(ref duplicateCount);
+
+    /// <summary>Operations that failed outright (a non-200 answer, a refused connection): they never complete.</summary>
+    public int Failed => Volatile.Read(ref failedCount);
+
+    public void Started(int index, long timestamp) => started[index] = timestamp;
+
+    public void Completed(int index, long timestamp)
+    {
+        if (Interlocked.CompareExchange(ref completed[index], timestamp, 0) == 0)
+        {
+            Interlocked.Increment(ref completedCount);
+        }
+        else
+        {
+            Interlocked.Increment(ref duplicateCount);
+        }
+    }
+
+    public void Fail() => Interlocked.Increment(ref failedCount);
+
+    /// <summary>Waits until <paramref name="sent"/> operations completed or failed, or the timeout passes.</summary>
+    public async Task<bool> DrainAsync(int sent, TimeSpan timeout)
+    {
+        var until = Stopwatch.GetTimestamp() + Ticks(timeout);
+        while (CompletedCount + Failed < sent)
+        {
+            if (Stopwatch.GetTimestamp() > until)
+            {
+                return false;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return true;
+    }
+
+    /// <summary>Completions per second whose completion time falls in [from, to).</summary>
+    public double CompletionRate(long from, long to) => CompletedBetween(from, to) / Seconds(to - from);
+
+    /// <summary>Completions whose completion time falls in [from, to).</summary>
+    public int CompletedBetween(long from, long to)
+    {
+        var count = 0;
+        for (var i = 0; i < capacity; i++)
+        {
+            var at = Volatile.Read(ref completed[i]);
+            if (at >= from && at < to)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Rate over the middle of the run: from the completion of the first <paramref name="skipFraction"/> of the
+    /// operations to that of the last but <paramref name="skipFraction"/> (drops start-up and the tail).
+    /// </summary>
+    public double SteadyRate(double skipFraction = 0.1)
+    {
+        var times = CompletionTimes();
+        if (times.Length < 10)
+        {
+            return double.NaN;
+        }
+
+        var first = (int)(times.Length * skipFraction);
+        var last = times.Length - 1 - first;
+        return (last - first) / Seconds(times[last] - times[first]);
+    }
+
+    /// <summary>Latency of the operations that started in [from, to); those that never completed count as missing.</summary>
+    public LatencySummary Latency(long from, long to)
+    {
+        var latencies = new List<double>();
+        var missing = 0;
+        for (var i = 0; i < capacity; i++)
+        {
+            var start = started[i];
+            if (start < from || start >= to || start == 0)
+            {
+                continue;
+            }
+
+            var end = Volatile.Read(ref completed[i]);
+            if (end == 0)
+            {
+                missing++;
+            }
+            else
+            {
+                latencies.Add(Seconds(end - start) * 1000);
+            }
+        }
+
+        return LatencySummary.Of(latencies, missing);
+    }
+
+    private long[] CompletionTimes()
+    {
+        var times = new List<long>(capacity);
+        for (var i = 0; i < capacity; i++)
+        {
+            if (Volatile.Read(ref completed[i]) is var at and not 0)
+            {
+                times.Add(at);
+            }
+        }
+
+        times.Sort();
+        return [.. times];
+    }
+
+    public static long Ticks(TimeSpan duration) => (long)(duration.TotalSeconds * Stopwatch.Frequency);
+
+    public static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
+}
+
+/// <summary>Latency percentiles in milliseconds over the completed operations of a window.</summary>
+internal sealed record LatencySummary(int Count, int Missing, double P50, double P95, double P99, double Max, double Mean)
+{
+    public static LatencySummary Of(List<double> latencies, int missing)
+    {
+        if (latencies.Count == 0)
+        {
+            return new LatencySummary(0, missing, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        }
+
+        latencies.Sort();
+        return new LatencySummary(
+            latencies.Count,
+            missing,
+            Percentile(latencies, 0.50),
+            Percentile(latencies, 0.95),
+            Percentile(latencies, 0.99),
+            latencies[^1],
+            latencies.Average());
+    }
+
+    // Nearest rank: the smallest value with at least p of the values at or below it.
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+}

@@ -1,0 +1,82 @@
+using EventImaging.Benchmarks.Infrastructure;
+using EventImaging.Benchmarks.Load;
+
+namespace EventImaging.Benchmarks.Report;
+
+/// <summary>Everything one run measured; written as latest.json and rendered as latest.md.</summary>
+internal sealed class BenchReport
+{
+    public DateTimeOffset StartedAt { get; set; }
+
+    public double DurationSeconds { get; set; }
+
+    public bool Quick { get; set; }
+
+    public MachineInfo? Machine { get; set; }
+
+    /// <summary>The machine's load average when each section started: other work on the machine shows here.</summary>
+    public List<string> LoadAverages { get; } = [];
+
+    public BaselineResults? Baseline { get; set; }
+
+    public CallbackResults? Callbacks { get; set; }
+
+    public List<SubmissionResult> Submission { get; } = [];
+
+    public List<PollingResult> Polling { get; } = [];
+
+    /// <summary>EXPLAIN (ANALYZE, BUFFERS) of the claim of 1,000 due rows among 100,000, as text.</summary>
+    public string? ClaimPlan { get; set; }
+
+    public List<FootprintResult> Footprint { get; } = [];
+
+    public List<MicroResult> Micro { get; } = [];
+
+    public List<TargetResult> Targets { get; } = [];
+
+    public List<string> Notes { get; } = [];
+}
+
+/// <summary>
+/// One closed-loop level: <paramref name="Concurrency"/> operations in flight, the rate they completed at, and the CPU
+/// each completed operation cost (µs) in the service process, PostgreSQL, RabbitMQ, this benchmark and the machine.
+/// </summary>
+internal sealed record RateLevel(int Concurrency, double RatePerSecond, int Sent, int Failed, CpuUse? CpuPerOperation = null);
+
+internal sealed record BaselineResults(int MessageJsonBytes, List<RateLevel> MassTransit, double MassTransitMax, List<RateLevel> Http, double HttpMax, List<RateLevel> Ledger, double LedgerMax);
+
+/// <summary>Latency of callbacks sent at a constant rate: POST sent (when it was due) → ImageCompleted consumed.</summary>
+/// <paramref name="CompletedPerSecond"/>: events consumed in each second of the run (a stall or a collapse shows there).
+internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency, int[] CompletedPerSecond);
+
+internal sealed record CallbackResults(
+    int BodyBytes,
+    List<RateLevel> ClosedLoop,
+    double MaxRate,
+    List<LatencyPoint> OpenLoop,
+    IReadOnlyDictionary<int, int> ErrorStatuses,
+    int DuplicateEvents);
+
+internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target, CpuUse? CpuPerOperation);
+
+/// <summary>One EXPLAIN (ANALYZE, BUFFERS) of a statement of the claim.</summary>
+internal sealed record StatementPlan(string Statement, string Sql, string Plan, long ActualRows, long SharedHit, long SharedRead, double ExecutionMs);
+
+internal sealed record PollingResult(
+    int InFlight,
+    int Due,
+    int BatchSize,
+    int Claimed,
+    double ClaimMs,
+    double SettleMs,
+    double CycleMs,
+    double ServerMs,
+    long Buffers,
+    List<StatementPlan> Statements);
+
+/// <summary>VmRSS of a service process in one phase; <paramref name="Breakdown"/>: its parts when it was read (MB).</summary>
+internal sealed record FootprintResult(string Service, string Phase, double RssMB, string? Breakdown = null);
+
+internal sealed record MicroResult(string Name, double MeanNs, double ErrorNs, long? AllocatedBytes);
+
+internal sealed record TargetResult(string Name, string Measured, string Target, bool Met);

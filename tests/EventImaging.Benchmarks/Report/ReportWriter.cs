@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Text.Json.Serialization;
+using EventImaging.Benchmarks.Infrastructure;
+using ScottPlot;
+
+namespace EventImaging.Benchmarks.Report;
+
+/// <summary>Writes latest.json, latest.md and the latency chart (latest.svg, latest.png).</summary>
+internal static partial class ReportWriter
+{
+    public const string Command = "dotnet run -c Release --project tests/EventImaging.Benchmarks";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static void Write(BenchReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, "latest.json"), JsonSerializer.Serialize(report, Json) + "\n");
+        File.WriteAllText(Path.Combine(directory, "latest.md"), Markdown(report));
+        if (report.Callbacks is { OpenLoop.Count: > 0 } callbacks)
+        {
+            Chart(callbacks, directory);
+        }
+    }
+
+    public static string Markdown(BenchReport report)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# EventImaging benchmark: latest run").AppendLine();
+        md.AppendLine(Invariant($"Started {report.StartedAt:yyyy-MM-dd HH:mm} UTC, {report.DurationSeconds:F0} s, {(report.Quick ? "quick (--quick: short runs, fewer levels)" : "full")} run of `{Command}`."));
+        md.AppendLine("Everything on loopback: real RabbitMQ and PostgreSQL, the provider simulator, the services as their own processes.").AppendLine();
+
+        if (report.Machine is { } m)
+        {
+            md.AppendLine("## Machine").AppendLine();
+            Table(md, ["machine", ""],
+            [
+                ["cores", m.Cores.ToString(CultureInfo.InvariantCulture)],
+                ["CPU", m.Cpu],
+                ["memory", Invariant($"{m.MemoryGiB:F1} GiB")],
+                ["OS", $"{m.Os}, kernel {m.Kernel}"],
+                [".NET", m.DotNet],
+                ["RabbitMQ", $"{m.RabbitMq} (Erlang {m.Erlang})"],
+                ["PostgreSQL", m.PostgreSql],
+            ]);
+            md.AppendLine("Load average (1, 5, 15 min) as each section started: " + string.Join("; ", report.LoadAverages) + ".").AppendLine();
+        }
+
+        if (report.Targets.Count > 0)
+        {
+            md.AppendLine("## Targets").AppendLine();
+            Table(md, ["", "measured", "target", "met"], report.Targets.Select(t => new[] { t.Name, t.Measured, t.Target, t.Met ? "yes" : "**no**" }));
+        }
+
+        if (report.Baseline is { } baseline)
+        {
+            md.AppendLine("## 1. Baselines").AppendLine();
+            md.AppendLine(Invariant($"MassTransit publish (publisher confirms) + consume of an `ImageCompleted` like the receiver's ({baseline.MessageJsonBytes} bytes of JSON before MassTransit's envelope), same broker, closed loop:")).AppendLine();
+            Table(md, ["in flight", "msg/s", "sent", CpuHeader], baseline.MassTransit.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Sent), Cpu(l.CpuPerOperation) }));
+            md.AppendLine("Bare Kestrel (own process, the callback route, reads the body, answers 200), same HTTP client and closed loop as the callbacks:").AppendLine();
+            Table(md, ["in flight", "req/s", "failed", CpuHeader], baseline.Http.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
+            md.AppendLine("The database's share of a callback alone: its three ledger statements (read the row, the conditional terminal update carrying the event, mark it published) on seeded rows, from Npgsql without EF Core, HTTP or the broker:").AppendLine();
+            Table(md, ["in flight", "callbacks/s", "failed", CpuHeader], baseline.Ledger.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
+        }
+
+        if (report.Callbacks is { } callbacks)
+        {
+            md.AppendLine("## 2. Callback ingestion").AppendLine();
+            md.AppendLine(Invariant($"`POST /callbacks/evolink/{{token}}` to the WebhookReceiver process (token minted by `CallbackTokens`, row pre-seeded in `submitted`, the simulator's {callbacks.BodyBytes}-byte evolink body) → `ImageCompleted` consumed by a MassTransit subscriber. Maximum rate, closed loop:")).AppendLine();
+            Table(md, ["in flight", "callbacks/s", "failed", CpuHeader], callbacks.ClosedLoop.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
+            md.AppendLine("Latency at a constant rate (open loop; from when each POST was due to when its `ImageCompleted` was consumed):").AppendLine();
+            Table(md, ["share of max", "rate/s", "sent", "p50 ms", "p95 ms", "p99 ms", "max ms", "failed", "missing"],
+                callbacks.OpenLoop.Select(p => new[]
+                {
+                    Invariant($"{p.FractionOfMax:P0}"), Num(p.OfferedRate), Num(p.Sent), Ms(p.Latency.P50), Ms(p.Latency.P95), Ms(p.Latency.P99), Ms(p.Latency.Max), Num(p.Failed), Num(p.Latency.Missing),
+                }));
+            md.AppendLine("![callback latency vs rate](latest.svg)").AppendLine();
+            if (callbacks.ErrorStatuses.Count > 0 || callbacks.DuplicateEvents > 0)
+            {
+                md.AppendLine($"Answers other than 200 (0 = no answer): {string.Join(", ", callbacks.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}; duplicate events: {callbacks.DuplicateEvents}.").AppendLine();
+            }
+        }
+
+        if (report.Submission.Count > 0)
+        {
+            md.AppendLine("## 3. Submission").AppendLine();
+            md.AppendLine("`GenerateImage` commands queued, then the Submitter process started with `Submitter:ConcurrentSubmissions`; rate of `ImageSubmitted` consumed (provider accepted) over the middle 80 % of the commands:").AppendLine();
+            Table(md, ["create latency", "ConcurrentSubmissions", "commands", "submitted", "submitted/s", "target/s", CpuHeader],
+                report.Submission.Select(s => new[] { $"{s.CreateLatencyMs} ms", Num(s.Concurrency), Num(s.Commands), Num(s.Submitted), Num(s.RatePerSecond), s.Target is { } t ? Num(t) : "", Cpu(s.CpuPerOperation) }));
+        }
+
+        if (report.Polling.Count > 0)
+        {
+            md.AppendLine("## 4. Polling cost").AppendLine();
+            md.AppendLine("One cycle of the polling fallback against the database: `RequestLedger.ClaimDueAsync` (3 statements) then one reschedule `UPDATE` per claimed row, all at once as `PollingFallback` does (client-side wall time, median of the repetitions). Server time and buffers: `EXPLAIN (ANALYZE, BUFFERS)` of the claim's statements (rolled back).").AppendLine();
+            Table(md, ["in flight", "due", "batch", "claimed", "claim ms", "settle ms", "cycle ms", "claim server ms", "claim buffers"],
+                report.Polling.Select(p => new[] { Num(p.InFlight), Num(p.Due), Num(p.BatchSize), Num(p.Claimed), Ms(p.ClaimMs), Ms(p.SettleMs), Ms(p.CycleMs), Ms(p.ServerMs), Num(p.Buffers) }));
+            if (report.Polling.FirstOrDefault(p => p.Due == 1_000 && p.InFlight >= 100_000) is { } headline)
+            {
+                md.AppendLine("Rows and buffers per statement (1,000 due of 100,000, default batch):").AppendLine();
+                Table(md, ["statement", "plan", "rows", "shared hit", "shared read", "server ms"],
+                    headline.Statements.Select(s => new[] { s.Statement, s.Plan, Num(s.ActualRows), Num(s.SharedHit), Num(s.SharedRead), Ms(s.ExecutionMs) }));
+            }
+
+            if (report.ClaimPlan is { } plan)
+            {
+                md.AppendLine("<details><summary>The SQL EF Core sends, with EXPLAIN (ANALYZE, BUFFERS)</summary>").AppendLine();
+                md.AppendLine("```").AppendLine(plan.TrimEnd()).AppendLine("```").AppendLine("</details>").AppendLine();
+            }
+        }
+
+        if (report.Footprint.Count > 0)
+        {
+            md.AppendLine("## 5. Footprint").AppendLine();
+            md.AppendLine("VmRSS from `/proc/<pid>/status` of each service run as its own process (built service dll, as the process tests run them); under load: the highest sample (every 200 ms).").AppendLine();
+            Table(md, ["service", "phase", "RSS MB", "made of (MB, when read)"], report.Footprint.Select(f => new[] { f.Service, f.Phase, Num(f.RssMB), f.Breakdown ?? "" }));
+        }
+
+        if (report.Micro.Count > 0)
+        {
+            md.AppendLine("## 6. Micro-benchmarks (BenchmarkDotNet, in-process, short job)").AppendLine();
+            Table(md, ["", "mean", "± (99.9 %)", "allocated"],
+                report.Micro.Select(m => new[] { m.Name, Invariant($"{m.MeanNs / 1000:F2} µs"), Invariant($"{m.ErrorNs / 1000:F2} µs"), m.AllocatedBytes is { } b ? $"{b} B" : "" }));
+        }
+
+        if (report.Notes.Count > 0)
+        {
+            md.AppendLine("## Notes").AppendLine();
+            foreach (var note in report.Notes)
+            {
+                md.AppendLine($"- {note}");
+            }
+
+            md.AppendLine();
+        }
+
+        return md.ToString();
+    }
+
+    private static void Chart(CallbackResults callbacks, string directory)
+    {
+        var plot = new Plot();
+        var rates = callbacks.OpenLoop.Select(p => p.OfferedRate).ToArray();
+        foreach (var (name, value) in new (string, Func<LatencyPoint, double>)[] { ("p50", p => p.Latency.P50), ("p95", p => p.Latency.P95), ("p99", p => p.Latency.P99) })
+        {
+            var series = plot.Add.Scatter(rates, callbacks.OpenLoop.Select(value).ToArray());
+            series.LegendText = name;
+            series.LineWidth = 2;
+            series.MarkerSize = 7;
+        }
+
+        var target = plot.Add.HorizontalLine(Targets.P99AtHalfMaxMs);
+        target.LinePattern = LinePattern.Dashed;
+        target.Color = Colors.Gray;
+        target.LegendText = Invariant($"p99 target at 50 % of max ({Targets.P99AtHalfMaxMs} ms)");
+        var max = plot.Add.VerticalLine(callbacks.MaxRate);
+        max.LinePattern = LinePattern.Dotted;
+        max.Color = Colors.Gray;
+        max.LegendText = Invariant($"max rate ({callbacks.MaxRate:F0}/s)");
+
+        plot.Title("Callback ingestion: POST → ImageCompleted consumed");
+        plot.XLabel("callbacks per second (open loop)");
+        plot.YLabel("latency (ms)");
+        plot.Axes.SetLimitsX(0, callbacks.MaxRate * 1.05);
+        plot.Axes.SetLimitsY(0, Math.Max(Targets.P99AtHalfMaxMs * 1.5, callbacks.OpenLoop.Max(p => p.Latency.P99) * 1.1));
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SaveSvg(Path.Combine(directory, "latest.svg"), 900, 520);
+        plot.SavePng(Path.Combine(directory, "latest.png"), 900, 520);
+    }
+
+    private static void Table(StringBuilder md, string[] header, IEnumerable<string[]> rows)
+    {
+        var cells = rows.ToList();
+        // Numbers right-aligned, text left-aligned.
+        var numeric = header.Select((_, i) => cells.Count > 0 && cells.All(r => NumericCell().IsMatch(r[i]))).ToArray();
+        md.AppendLine("| " + string.Join(" | ", header) + " |");
+        md.AppendLine("|" + string.Concat(numeric.Select(n => n ? "---:|" : "---|")));
+        foreach (var row in cells)
+        {
+            md.AppendLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|", StringComparison.Ordinal))) + " |");
+        }
+
+        md.AppendLine();
+    }
+
+    [GeneratedRegex(@"^[–\d,. %]*(ms|µs|MB|B|/s)?$")]
+    private static partial Regex NumericCell();
+
+    private const string CpuHeader = "CPU µs per operation: service · postgres · rabbitmq · benchmark · whole machine";
+
+    private static string Cpu(CpuUse? cpu) => cpu is null
+        ? ""
+        : string.Join(" · ", new[] { cpu.Service, cpu.Postgres, cpu.RabbitMq, cpu.Benchmark, cpu.Machine }.Select(Num));
+
+    private static string Num(double value) => double.IsNaN(value) ? "–" : value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Ms(double value) => double.IsNaN(value) ? "–" : value.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

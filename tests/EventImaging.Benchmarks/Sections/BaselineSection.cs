@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Text.Json;
+using EventImaging.Benchmarks.Infrastructure;
+using EventImaging.Benchmarks.Load;
+using EventImaging.Benchmarks.Report;
+using EventImaging.Contracts;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
+using EventImaging.Core.Providers;
+using EventImaging.Core.Providers.Evolink;
+using EventImaging.IntegrationTests.Processes;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace EventImaging.Benchmarks.Sections;
+
+/// <summary>
+/// What the broker, HTTP and the database alone can do on this machine, driven like the product: MassTransit
+/// publishing (publisher confirms on) an ImageCompleted as large as the receiver's to a subscriber on the same broker,
+/// a bare Kestrel endpoint answering callback-shaped POSTs with 200, and a callback's three ledger statements.
+/// </summary>
+internal sealed class BaselineSection(BenchContext context)
+{
+    private static readonly int[] LedgerLevels = [16, 64];
+    private static readonly string[] UnfinishedStates = ["Received", "Submitted"];
+
+    /// <summary>Operations in flight at each closed-loop level; the callback measurement uses the same ones.</summary>
+    public static int[] Levels(BenchOptions options) => options.Quick ? [64] : [16, 64, 192];
+
+    public async Task RunAsync()
+    {
+        context.Section("baseline");
+        var message = RepresentativeEvent();
+        var messageBytes = JsonSerializer.SerializeToUtf8Bytes(message, EventJson.Options).Length;
+
+        var publishLevels = new List<RateLevel>();
+        await PublishAsync(message, 32, context.Options.Duration(2));
+        foreach (var concurrency in Levels(context.Options))
+        {
+            var level = await PublishAsync(message, concurrency, context.Options.Duration(5));
+            publishLevels.Add(level);
+            context.Log($"MassTransit publish+consume, {concurrency} in flight: {level.RatePerSecond:F0} msg/s");
+        }
+
+        var httpLevels = new List<RateLevel>();
+        await using (var server = await ServiceProcess.StartAssemblyAsync(
+            typeof(BareHttpServer).Assembly.Location,
+            new Dictionary<string, string?> { ["DOTNET_gcServer"] = "1" },
+            BareHttpServer.Flag))
+        {
+            context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "idle", ProcessMemory.RssMB(server.ProcessId) ?? double.NaN, ProcessMemory.Breakdown(server.ProcessId)));
+            await using var rss = new RssSampler(server.ProcessId);
+            await PostAsync(server.BaseUrl, server.ProcessId, 32, context.Options.Duration(2));
+            foreach (var concurrency in Levels(context.Options))
+            {
+                var level = await PostAsync(server.BaseUrl, server.ProcessId, concurrency, context.Options.Duration(5));
+                httpLevels.Add(level);
+                context.Log($"bare Kestrel 200, {concurrency} in flight: {level.RatePerSecond:F0} req/s");
+            }
+
+            context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "peak under load", rss.Max, ProcessMemory.Breakdown(server.ProcessId)));
+        }
+
+        var ledgerLevels = new List<RateLevel>();
+        foreach (var concurrency in LedgerLevels.Take(context.Options.Quick ? 1 : 2))
+        {
+            var level = await LedgerStatementsAsync(concurrency, context.Options.Duration(5));
+            ledgerLevels.Add(level);
+            context.Log($"a callback's 3 ledger statements from Npgsql, {concurrency} in flight: {level.RatePerSecond:F0}/s; CPU µs each: {level.CpuPerOperation}");
+        }
+
+        context.Report.Baseline = new BaselineResults(
+            messageBytes,
+            publishLevels,
+            publishLevels.Max(l => l.RatePerSecond),
+            httpLevels,
+            httpLevels.Max(l => l.RatePerSecond),
+            ledgerLevels,
+            ledgerLevels.Max(l => l.RatePerSecond));
+    }
+
+    /// <summary>
+    /// The database's share of a callback alone: the three statements the receiver runs (read the row, the
+    /// conditional terminal update with the event, mark it published) on seeded rows, from Npgsql on one pooled
+    /// connection per callback, without EF Core, HTTP or the broker. What no receiver could go below.
+    /// </summary>
+    private async Task<RateLevel> LedgerStatementsAsync(int concurrency, TimeSpan duration)
+    {
+        var rows = await context.Seeder.SeedSubmittedAsync((int)(8_000 * duration.TotalSeconds));
+        var tracker = new CompletionTracker(rows.Count);
+        var eventJson = JsonSerializer.Serialize(RepresentativeEvent(), EventJson.Options);
+        // The product's pool settings (at most 16 connections, no reset on return), on this run's ledger.
+        var pool = new NpgsqlConnectionStringBuilder(context.Ledger) { MaxPoolSize = 16, NoResetOnClose = true }.ConnectionString;
+        await using var source = NpgsqlDataSource.Create(pool);
+        var cpu = new CpuMeter(null);
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, async i =>
+        {
+            tracker.Started(i, Stopwatch.GetTimestamp());
+            await using var connection = await source.OpenConnectionAsync();
+            await using (var read = new NpgsqlCommand("SELECT * FROM image_requests WHERE request_id = @id LIMIT 2", connection))
+            {
+                read.Parameters.AddWithValue("id", rows.Ids[i]);
+                await using var reader = await read.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                }
+            }
+
+            var now = DateTimeOffset.UtcNow;
+            await using (var finish = new NpgsqlCommand(
+                """
+                UPDATE image_requests SET state = 'Completed', provider_task_id = COALESCE(provider_task_id, @task), progress = 100,
+                    result_urls_json = @urls, error_code = NULL, error_message = NULL, event_type = 'ImageCompleted', event_json = @event,
+                    event_published_at = NULL, next_action_at = NULL, lease_owner = 'outbox', lease_until = @lease, finished_at = @now, updated_at = @now
+                WHERE request_id = @id AND state = ANY(@from) AND (provider_task_id IS NULL OR provider_task_id = @task)
+                """,
+                connection))
+            {
+                finish.Parameters.AddWithValue("id", rows.Ids[i]);
+                finish.Parameters.AddWithValue("task", rows.TaskIds[i]);
+                finish.Parameters.AddWithValue("urls", "[\"https://example.com/a.png\"]");
+                finish.Parameters.AddWithValue("event", eventJson);
+                finish.Parameters.AddWithValue("lease", now.AddSeconds(30));
+                finish.Parameters.AddWithValue("now", now);
+                finish.Parameters.AddWithValue("from", UnfinishedStates);
+                await finish.ExecuteNonQueryAsync();
+            }
+
+            await using (var mark = new NpgsqlCommand(
+                "UPDATE image_requests SET event_published_at = @now WHERE request_id = @id AND event_published_at IS NULL AND event_json IS NOT NULL", connection))
+            {
+                mark.Parameters.AddWithValue("id", rows.Ids[i]);
+                mark.Parameters.AddWithValue("now", DateTimeOffset.UtcNow);
+                await mark.ExecuteNonQueryAsync();
+            }
+
+            tracker.Completed(i, Stopwatch.GetTimestamp());
+        });
+        return Level(concurrency, tracker, window, duration, cpu);
+    }
+
+    private async Task<RateLevel> PublishAsync(ImageCompleted message, int concurrency, TimeSpan duration)
+    {
+        // Ample for any broker this machine could run; unused ids cost only memory.
+        var ids = Enumerable.Range(0, (int)(25_000 * duration.TotalSeconds)).Select(_ => Guid.NewGuid()).ToArray();
+        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        var tracker = new CompletionTracker(ids.Length);
+        context.Bus.Completed = (id, at) =>
+        {
+            if (index.TryGetValue(id, out var i))
+            {
+                tracker.Completed(i, at);
+            }
+        };
+
+        var cpu = new CpuMeter(null);
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, ids.Length, async i =>
+        {
+            tracker.Started(i, Stopwatch.GetTimestamp());
+            await context.Bus.Bus.Publish(message with { RequestId = ids[i] });
+        });
+        await tracker.DrainAsync(window.Sent, TimeSpan.FromSeconds(30));
+        return Level(concurrency, tracker, window, duration, cpu);
+    }
+
+    private async Task<RateLevel> PostAsync(Uri server, int pid, int concurrency, TimeSpan duration)
+    {
+        // The same URL and body sizes as a real callback.
+        var body = context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000");
+        var url = new Uri(server, $"/callbacks/evolink/{new string('t', 200)}");
+        var tracker = new CompletionTracker((int)(60_000 * duration.TotalSeconds));
+        context.Http.ResetErrors();
+        var cpu = new CpuMeter(pid);
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, tracker.Capacity, async i =>
+        {
+            tracker.Started(i, Stopwatch.GetTimestamp());
+            if (await context.Http.PostAsync(url, body))
+            {
+                tracker.Completed(i, Stopwatch.GetTimestamp());
+            }
+            else
+            {
+                tracker.Fail();
+            }
+        });
+        return Level(concurrency, tracker, window, duration, cpu);
+    }
+
+    /// <summary>
+    /// The completion rate after the first fifth of the run (connections, JIT and queues have settled), and the CPU
+    /// the run cost per completed operation.
+    /// </summary>
+    public static RateLevel Level(int concurrency, CompletionTracker tracker, LoadWindow window, TimeSpan duration, CpuMeter cpu) =>
+        new(concurrency, tracker.CompletionRate(window.Start + CompletionTracker.Ticks(duration / 5), window.End), window.Sent, tracker.Failed,
+            cpu.Elapsed().PerOperation(tracker.CompletedCount));
+
+    /// <summary>An ImageCompleted as the receiver publishes it for a simulator task: the same fields, lengths and metadata.</summary>
+    private ImageCompleted RepresentativeEvent()
+    {
+        var evolink = new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions()));
+        var task = evolink.ParseCallback(context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000"));
+        var row = new ImageRequest
+        {
+            RequestId = Guid.NewGuid(),
+            Provider = "evolink",
+            Model = "gpt-image-1.5",
+            CommandJson = JsonSerializer.Serialize(
+                new GenerateImage
+                {
+                    RequestId = Guid.NewGuid(),
+                    Prompt = "A lighthouse at dusk, oil painting",
+                    Metadata = new Dictionary<string, string> { ["order"] = "42", ["tenant"] = "benchmark" },
+                },
+                EventJson.Options),
+        };
+        var outcome = TerminalOutcome.ForTask(row, task, evolink.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, DateTimeOffset.UtcNow);
+        return JsonSerializer.Deserialize<ImageCompleted>(outcome.EventJson, EventJson.Options)!;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using EventImaging.Benchmarks.Infrastructure;
+using EventImaging.Benchmarks.Load;
+using EventImaging.Benchmarks.Report;
+using EventImaging.Contracts;
+using EventImaging.IntegrationTests.Processes;
+
+namespace EventImaging.Benchmarks.Sections;
+
+/// <summary>
+/// GenerateImage → provider accepted (ImageSubmitted consumed), through the Submitter run as its own process, for
+/// the simulator's create latency at 0 and 200 ms and several <c>Submitter:ConcurrentSubmissions</c>: one Submitter
+/// process per concurrency, warmed up first, then measured draining a backlog of commands at each latency.
+/// </summary>
+internal sealed class SubmissionSection(BenchContext context)
+{
+    private const string Service = "EventImaging.Submitter";
+
+    public async Task RunAsync()
+    {
+        context.Section("submission");
+        var knobs = context.Simulator.Knobs;
+        // Tasks finish long after the run: no callback or poll competes with the submissions.
+        context.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 600_000 });
+        try
+        {
+            var underLoad = 0.0;
+            foreach (var concurrency in context.Options.Quick ? new[] { 8, 32 } : [8, 32, 64])
+            {
+                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency));
+                if (concurrency == 8)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    context.Footprint(Service, "idle", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
+                }
+
+                await using var rss = new RssSampler(submitter.ProcessId);
+                var warmUp = await WarmUp.UntilSteadyAsync(
+                    async _ => Level(concurrency, await MeasureAsync(submitter, 0, concurrency, context.Options.Quick ? 300 : 600)),
+                    context.Options.Duration(30),
+                    context.Options.Duration(45),
+                    level => context.Log($"warm-up, {concurrency} concurrent: {level.RatePerSecond:F0} submitted/s; CPU µs per submission: {level.CpuPerOperation}"));
+                context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled: "
+                    + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
+
+                foreach (var latency in new[] { 0, 200 })
+                {
+                    var count = latency == 0
+                        ? (context.Options.Quick ? 500 : 2_000)
+                        : (int)(concurrency / (latency / 1000.0) * context.Options.Duration(6).TotalSeconds);
+                    var result = await MeasureAsync(submitter, latency, concurrency, count);
+                    context.Report.Submission.Add(result);
+                    context.Log($"create latency {latency} ms, {concurrency} concurrent: {result.RatePerSecond:F0} submitted/s"
+                        + (result.Target is { } target ? $" (target {target:F0}/s)" : "") + $", {result.Submitted}/{result.Commands} submitted; CPU µs per submission: {result.CpuPerOperation}");
+                }
+
+                underLoad = Math.Max(underLoad, rss.Max);
+                if (concurrency == 32)
+                {
+                    context.Footprint(Service, "after load, ConcurrentSubmissions 32", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
+                }
+            }
+
+            context.Footprint(Service, "under submission load (max)", underLoad);
+        }
+        finally
+        {
+            context.Simulator.SetKnobs(knobs);
+        }
+    }
+
+    /// <summary>Publishes <paramref name="count"/> commands as fast as confirms allow and waits until every one was submitted.</summary>
+    private async Task<SubmissionResult> MeasureAsync(ServiceProcess submitter, int latencyMs, int concurrency, int count)
+    {
+        context.Simulator.UpdateKnobs(k => k with { CreateLatencyMs = latencyMs });
+        double? target = latencyMs == 0 ? null : 0.9 * concurrency / (latencyMs / 1000.0);
+        var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
+        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
+        var tracker = new CompletionTracker(count);
+        context.Bus.Submitted = (id, at) =>
+        {
+            if (index.TryGetValue(id, out var i))
+            {
+                tracker.Completed(i, at);
+            }
+        };
+
+        var cpu = new CpuMeter(submitter.ProcessId);
+        // Publishing outpaces submitting many times over, so the Submitter soon drains a backlog at its configured concurrency.
+        await LoadRunner.ClosedLoopAsync(64, TimeSpan.FromMinutes(5), count, i => context.Bus.Bus.Publish(Command(ids[i])));
+        await tracker.DrainAsync(count, TimeSpan.FromSeconds(30 + (count / (target ?? 50.0))));
+        return new SubmissionResult(latencyMs, concurrency, count, tracker.CompletedCount, tracker.SteadyRate(), target, cpu.Elapsed().PerOperation(tracker.CompletedCount));
+    }
+
+    private static RateLevel Level(int concurrency, SubmissionResult result) =>
+        new(concurrency, result.RatePerSecond, result.Commands, result.Commands - result.Submitted, result.CpuPerOperation);
+
+    private static GenerateImage Command(Guid requestId) => new()
+    {
+        RequestId = requestId,
+        Prompt = "A lighthouse at dusk, oil painting",
+        Size = "1024x1024",
+        Quality = "high",
+        Metadata = new Dictionary<string, string> { ["order"] = "42", ["tenant"] = "benchmark" },
+    };
+
+    private Dictionary<string, string?> Settings(int concurrency)
+    {
+        var settings = context.ServiceSettings();
+        settings["Submitter:ConcurrentSubmissions"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Minting the callback token is part of every submission; nothing calls back during the run.
+        settings["Callbacks:PublicBaseUrl"] = "http://127.0.0.1:9/";
+        return settings;
+    }
+}
