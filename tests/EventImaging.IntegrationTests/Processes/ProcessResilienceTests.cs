@@ -65,12 +65,21 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 300 });
-        var receiverSettings = AsDeployed(env);
+        // Nothing crashes here, so the writer of each terminal transition publishes its event. Its publish lease is
+        // longer than the other tests' 3 s: on a loaded 2-core machine a writer can stall that long, and a sweeper
+        // would then publish a second copy (same MessageId; allowed, but not what this test counts).
+        static Dictionary<string, string?> NoCrash(Dictionary<string, string?> settings)
+        {
+            settings["Outbox:PublishLease"] = "00:00:20";
+            return settings;
+        }
+
+        var receiverSettings = NoCrash(AsDeployed(env));
         await using var receiverA = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
         await using var receiverB = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
         // Each submitter's callbacks go to the other's receiver: tokens cross processes through the shared key ring.
-        await using var submitterA = await ServiceProcess.StartAsync("EventImaging.Submitter", SubmitterSettings(env, receiverB.BaseUrl));
-        await using var submitterB = await ServiceProcess.StartAsync("EventImaging.Submitter", SubmitterSettings(env, receiverA.BaseUrl));
+        await using var submitterA = await ServiceProcess.StartAsync("EventImaging.Submitter", NoCrash(SubmitterSettings(env, receiverB.BaseUrl)));
+        await using var submitterB = await ServiceProcess.StartAsync("EventImaging.Submitter", NoCrash(SubmitterSettings(env, receiverA.BaseUrl)));
 
         var ids = Enumerable.Range(0, 200).Select(_ => Guid.NewGuid()).ToArray();
         for (var i = 0; i < ids.Length; i++)
@@ -106,10 +115,12 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
                 Assert.True(polled, $"request {i} had its callback dropped, so only a poll could finish it");
             }
 
-            // Every status query follows a claim by exactly one poller: queries = rescheduled polls + the final one.
+            // Every status query follows a claim by exactly one poller: queries = rescheduled polls + the final one,
+            // plus at most one poll that lost the race to a late callback (a loaded machine delays callbacks past
+            // the first poll); never two pollers on one task.
             var row = (await env.RowAsync(ids[i]))!;
             var queries = env.Simulator.GetStatusQueryCount(row.ProviderTaskId!);
-            Assert.Equal(row.PollCount + (polled ? 1 : 0), queries);
+            Assert.InRange(queries, row.PollCount + (polled ? 1 : 0), row.PollCount + 1);
         }
 
         output.WriteLine($"200 requests: {viaPoll} completed via poll, {200 - viaPoll} via callback");
