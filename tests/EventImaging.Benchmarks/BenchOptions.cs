@@ -1,7 +1,10 @@
 namespace EventImaging.Benchmarks;
 
-/// <summary>Command line: <c>--quick</c> for a smoke run; <c>--only a,b</c> to run some sections (baseline, callbacks, submission, polling, micro).</summary>
-internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections)
+/// <summary>
+/// Command line: <c>--quick</c> for a smoke run; <c>--only a,b</c> to run some sections (baseline, callbacks, submission,
+/// polling, micro); <c>--render report.json</c> to write latest.md and the chart again from a saved report.
+/// </summary>
+internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, string? Render = null)
 {
     public static readonly string[] AllSections = ["baseline", "callbacks", "submission", "polling", "micro"];
 
@@ -13,6 +16,7 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections)
     public static BenchOptions Parse(string[] args)
     {
         var quick = false;
+        string? render = null;
         IReadOnlySet<string> sections = new HashSet<string>(AllSections);
         for (var i = 0; i < args.Length; i++)
         {
@@ -20,6 +24,9 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections)
             {
                 case "--quick":
                     quick = true;
+                    break;
+                case "--render" when i + 1 < args.Length:
+                    render = Path.GetFullPath(args[++i]);
                     break;
                 case "--only" when i + 1 < args.Length:
                     sections = new HashSet<string>(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
@@ -31,10 +38,10 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections)
 
                     break;
                 default:
-                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--quick] [--only {string.Join(",", AllSections)}]");
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--quick] [--only {string.Join(",", AllSections)}] [--render report.json]");
             }
         }
 
-        return new BenchOptions(quick, sections);
+        return new BenchOptions(quick, sections, render);
     }
 }

@@ -19,4 +19,10 @@ catch (ArgumentException ex)
     return 2;
 }
 
+if (options.Render is { } saved)
+{
+    EventImaging.Benchmarks.Report.ReportWriter.Write(EventImaging.Benchmarks.Report.ReportWriter.Read(saved), EventImaging.Benchmarks.Infrastructure.RepositoryPaths.Results);
+    return 0;
+}
+
 return await BenchmarkRun.RunAsync(options);

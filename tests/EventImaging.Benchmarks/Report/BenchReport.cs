@@ -15,26 +15,26 @@ internal sealed class BenchReport
     public MachineInfo? Machine { get; set; }
 
     /// <summary>The machine's load average when each section started: other work on the machine shows here.</summary>
-    public List<string> LoadAverages { get; } = [];
+    public List<string> LoadAverages { get; init; } = [];
 
     public BaselineResults? Baseline { get; set; }
 
     public CallbackResults? Callbacks { get; set; }
 
-    public List<SubmissionResult> Submission { get; } = [];
+    public List<SubmissionResult> Submission { get; init; } = [];
 
-    public List<PollingResult> Polling { get; } = [];
+    public List<PollingResult> Polling { get; init; } = [];
 
     /// <summary>EXPLAIN (ANALYZE, BUFFERS) of the claim of 1,000 due rows among 100,000, as text.</summary>
     public string? ClaimPlan { get; set; }
 
-    public List<FootprintResult> Footprint { get; } = [];
+    public List<FootprintResult> Footprint { get; init; } = [];
 
-    public List<MicroResult> Micro { get; } = [];
+    public List<MicroResult> Micro { get; init; } = [];
 
-    public List<TargetResult> Targets { get; } = [];
+    public List<TargetResult> Targets { get; init; } = [];
 
-    public List<string> Notes { get; } = [];
+    public List<string> Notes { get; init; } = [];
 }
 
 /// <summary>
