@@ -13,6 +13,8 @@ internal sealed class CompletionTracker(int capacity)
     private int completedCount;
     private int duplicateCount;
     private int failedCount;
+    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int drainTarget = int.MaxValue;
 
     public int Capacity => capacity;
 
@@ -31,6 +33,7 @@ internal sealed class CompletionTracker(int capacity)
         if (Interlocked.CompareExchange(ref completed[index], timestamp, 0) == 0)
         {
             Interlocked.Increment(ref completedCount);
+            SignalIfDrained();
         }
         else
         {
@@ -38,23 +41,34 @@ internal sealed class CompletionTracker(int capacity)
         }
     }
 
-    public void Fail() => Interlocked.Increment(ref failedCount);
+    public void Fail()
+    {
+        Interlocked.Increment(ref failedCount);
+        SignalIfDrained();
+    }
 
     /// <summary>Waits until <paramref name="sent"/> operations completed or failed, or the timeout passes.</summary>
     public async Task<bool> DrainAsync(int sent, TimeSpan timeout)
     {
-        var until = Stopwatch.GetTimestamp() + Ticks(timeout);
-        while (CompletedCount + Failed < sent)
+        Volatile.Write(ref drainTarget, sent);
+        SignalIfDrained();
+        try
         {
-            if (Stopwatch.GetTimestamp() > until)
-            {
-                return false;
-            }
-
-            await Task.Delay(20);
+            await drained.Task.WaitAsync(timeout);
+            return true;
         }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
-        return true;
+    private void SignalIfDrained()
+    {
+        if (CompletedCount + Failed >= Volatile.Read(ref drainTarget))
+        {
+            drained.TrySetResult();
+        }
     }
 
     /// <summary>Completions per second whose completion time falls in [from, to).</summary>
