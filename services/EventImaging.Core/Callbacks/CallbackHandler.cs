@@ -45,7 +45,6 @@ public sealed partial class CallbackHandler(
             return CallbackResult.NotFound;
         }
 
-        using var logScope = logger.BeginRequestScope(requestId, client.Name);
         ProviderTask task;
         try
         {
@@ -53,11 +52,14 @@ public sealed partial class CallbackHandler(
         }
         catch (ProviderPayloadException ex)
         {
+            using var unreadableScope = logger.BeginRequestScope(requestId, client.Name);
             LogUnreadable(requestId, provider, ex.Message);
             await MakeDueNowAsync(requestId, cancellationToken);
             return CallbackResult.Unreadable;
         }
 
+        // One scope for everything logged about this callback from here on.
+        using var logScope = logger.BeginRequestScope(requestId, client.Name, task.TaskId);
         try
         {
             return await ApplyAsync(requestId, client, task, cancellationToken);
@@ -71,7 +73,6 @@ public sealed partial class CallbackHandler(
 
     private async Task<CallbackResult> ApplyAsync(Guid requestId, IImageProvider client, ProviderTask task, CancellationToken cancellationToken)
     {
-        using var logScope = logger.BeginRequestScope(requestId, client.Name, task.TaskId);
         var row = await ledger.FindAsync(requestId, cancellationToken);
         if (row is null || row.Provider != client.Name || (row.ProviderTaskId is not null && row.ProviderTaskId != task.TaskId))
         {

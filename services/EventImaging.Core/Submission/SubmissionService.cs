@@ -38,8 +38,8 @@ public sealed partial class SubmissionService(
 {
     public async Task HandleAsync(GenerateImage command, CancellationToken cancellationToken)
     {
-        using var logScope = logger.BeginRequestScope(command.RequestId);
         var routed = router.Route(command);
+        using var logScope = logger.BeginRequestScope(command.RequestId, routed.Provider);
         var validation = await validator.ValidateAsync(routed, cancellationToken);
         if (!validation.IsValid)
         {
@@ -74,7 +74,7 @@ public sealed partial class SubmissionService(
             return;
         }
 
-        using var logScope = logger.BeginRequestScope(row);
+        // The caller holds the request's log scope: the consumer (HandleAsync) or the poller (a scheduled retry).
         using var span = RequestTracing.StartInRequestTrace("submit", row);
         span?.SetTag("eventimaging.attempt", row.SubmitAttempts);
         if (row.UnknownOutcomes >= 2)
