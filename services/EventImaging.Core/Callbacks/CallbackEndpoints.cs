@@ -23,15 +23,21 @@ public static class CallbackEndpoints
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.AddPolicy(RateLimitPolicy, context => RateLimitPartition.GetTokenBucketLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = 2000,
-                    TokensPerPeriod = 1000,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                }));
+            limiter.AddPolicy(RateLimitPolicy, context =>
+            {
+                var perSecond = context.RequestServices.GetRequiredService<IOptions<CallbackOptions>>().Value.RateLimitPerSource;
+                return perSecond <= 0
+                    ? RateLimitPartition.GetNoLimiter("unlimited")
+                    : RateLimitPartition.GetTokenBucketLimiter(
+                        context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                        _ => new TokenBucketRateLimiterOptions
+                        {
+                            TokenLimit = 2 * perSecond,
+                            TokensPerPeriod = perSecond,
+                            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                            QueueLimit = 0,
+                        });
+            });
         });
         return builder;
     }

@@ -27,11 +27,14 @@ public enum CallbackResult
 /// <summary>
 /// Applies a provider callback: token → ledger row → parsed body → compare-and-set transition → event.
 /// The token is the only proof of origin (neither provider signs callbacks), so it is never logged.
+/// The row's read, the transition and the publish mark are group-committed with concurrent callbacks'
+/// (<see cref="LedgerBatches"/>): the answer still waits for this callback's own commit.
 /// </summary>
 public sealed partial class CallbackHandler(
     CallbackTokens tokens,
     ProviderRegistry providers,
     RequestLedger ledger,
+    LedgerBatches batches,
     TerminalEventPublisher terminalEvents,
     RequestMetrics metrics,
     TimeProvider clock,
@@ -73,7 +76,7 @@ public sealed partial class CallbackHandler(
 
     private async Task<CallbackResult> ApplyAsync(Guid requestId, IImageProvider client, ProviderTask task, CancellationToken cancellationToken)
     {
-        var row = await ledger.FindAsync(requestId, cancellationToken);
+        var row = await batches.FindAsync(requestId, cancellationToken);
         if (row is null || row.Provider != client.Name || (row.ProviderTaskId is not null && row.ProviderTaskId != task.TaskId))
         {
             LogTaskMismatch(requestId, task.TaskId);
@@ -103,7 +106,7 @@ public sealed partial class CallbackHandler(
         span?.SetTag("eventimaging.completion_path", CompletionPaths.Callback);
         span?.SetTag("eventimaging.provider_task_id", task.TaskId);
         var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow());
-        if (await ledger.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
+        if (await batches.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
         {
             LogFinished(requestId, client.Name, task.TaskId, outcome.State);
             metrics.Finished(row, outcome, CompletionPaths.Callback);

@@ -17,6 +17,13 @@ public sealed class CallbackOptions
     /// <summary>The largest callback body accepted; larger ones get 413.</summary>
     public int MaxBodyBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Callbacks accepted per second from one source address, with bursts of twice as many; more get 429 (the
+    /// providers retry). 0 turns the limit off. Behind a proxy every callback has the proxy's address: size it for
+    /// the whole callback rate there, or let the proxy limit.
+    /// </summary>
+    public int RateLimitPerSource { get; set; } = 1000;
+
     /// <summary>How long after the request's deadline its callback token is still accepted.</summary>
     public TimeSpan TokenGrace { get; set; } = TimeSpan.FromHours(1);
 }

@@ -28,6 +28,7 @@ public static class LedgerExtensions
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
         builder.Services.AddHostedService<LedgerSchema>();
         builder.Services.AddScoped<RequestLedger>();
+        builder.Services.AddSingleton<LedgerBatches>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddDataProtection()

@@ -2,6 +2,8 @@ using EventImaging.Core.Outbox;
 using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace EventImaging.Core.Ledger;
 
@@ -13,6 +15,10 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
 {
     public Task<ImageRequest?> FindAsync(Guid requestId, CancellationToken cancellationToken) =>
         db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId, cancellationToken);
+
+    /// <summary>The rows of <paramref name="requestIds"/> that exist, read in one statement.</summary>
+    public Task<List<ImageRequest>> FindManyAsync(IReadOnlyCollection<Guid> requestIds, CancellationToken cancellationToken) =>
+        db.Requests.AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).ToListAsync(cancellationToken);
 
     /// <summary>Inserts the row unless one with the same request id exists; false for a duplicate.</summary>
     public async Task<bool> TryInsertAsync(ImageRequest request, CancellationToken cancellationToken)
@@ -117,7 +123,103 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
     /// </summary>
     public async Task<bool> TryFinishAsync(Guid requestId, TerminalOutcome outcome, string? expectedTaskId, CancellationToken cancellationToken)
     {
+        using var span = RequestTracing.StartTransition(requestId, outcome.State);
+        return span.Won(await FinishOneAsync(new FinishRequest(requestId, outcome, expectedTaskId), clock.GetUtcNow(), cancellationToken));
+    }
+
+    /// <summary>
+    /// <see cref="TryFinishAsync"/> for many rows in one statement and one commit; one result per request, in order.
+    /// A request id given twice is applied once: its first occurrence may win, the others lose.
+    /// </summary>
+    public async Task<bool[]> TryFinishManyAsync(IReadOnlyList<FinishRequest> requests, CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow();
+        if (!db.Database.IsNpgsql())
+        {
+            // SQLite (embedded mode) has one writer anyway: one transaction, one statement a row.
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var results = new bool[requests.Count];
+            var seen = new HashSet<Guid>();
+            for (var i = 0; i < requests.Count; i++)
+            {
+                results[i] = seen.Add(requests[i].RequestId) && await FinishOneAsync(requests[i], now, cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return results;
+        }
+
+        var won = await FinishManyOnPostgresAsync(requests, now, cancellationToken);
+        var answered = new HashSet<Guid>();
+        return [.. requests.Select(r => won.Contains(r.RequestId) && answered.Add(r.RequestId))];
+    }
+
+    private async Task<HashSet<Guid>> FinishManyOnPostgresAsync(IReadOnlyList<FinishRequest> requests, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var unique = requests.DistinctBy(r => r.RequestId).ToArray();
+        await using var command = new NpgsqlCommand(FinishManySql);
+        command.Parameters.Add(Array("ids", NpgsqlDbType.Uuid, unique.Select(r => r.RequestId)));
+        command.Parameters.Add(Array("states", NpgsqlDbType.Text, unique.Select(r => r.Outcome.State.ToString())));
+        command.Parameters.Add(Array("sources", NpgsqlDbType.Text, unique.Select(r => string.Join(',', RequestTransitions.SourcesOf(r.Outcome.State)))));
+        command.Parameters.Add(Array("task_ids", NpgsqlDbType.Text, unique.Select(r => r.ExpectedTaskId)));
+        command.Parameters.Add(Array("result_urls", NpgsqlDbType.Text, unique.Select(r => r.Outcome.ResultUrlsJson)));
+        command.Parameters.Add(Array("error_codes", NpgsqlDbType.Text, unique.Select(r => r.Outcome.ErrorCode)));
+        command.Parameters.Add(Array("error_messages", NpgsqlDbType.Text, unique.Select(r => r.Outcome.ErrorMessage)));
+        command.Parameters.Add(Array("event_types", NpgsqlDbType.Text, unique.Select(r => r.Outcome.EventType)));
+        command.Parameters.Add(Array("event_jsons", NpgsqlDbType.Text, unique.Select(r => r.Outcome.EventJson)));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("publish_until", now + outbox.Value.PublishLease));
+
+        var won = new HashSet<Guid>();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            command.Connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                won.Add(reader.GetGuid(0));
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+
+        return won;
+    }
+
+    // The same compare-and-set as FinishOneAsync, for every row of the arrays at once (the row is its own outbox).
+    private const string FinishManySql = """
+        UPDATE image_requests AS r SET
+            state = v.state,
+            provider_task_id = COALESCE(r.provider_task_id, v.task_id),
+            progress = CASE WHEN v.state = 'Completed' THEN 100 ELSE r.progress END,
+            result_urls_json = v.result_urls,
+            error_code = v.error_code,
+            error_message = v.error_message,
+            event_type = v.event_type,
+            event_json = v.event_json,
+            event_published_at = NULL,
+            next_action_at = NULL,
+            lease_owner = 'outbox',
+            lease_until = @publish_until,
+            finished_at = @now,
+            updated_at = @now
+        FROM unnest(@ids, @states, @sources, @task_ids, @result_urls, @error_codes, @error_messages, @event_types, @event_jsons)
+            AS v(request_id, state, sources, task_id, result_urls, error_code, error_message, event_type, event_json)
+        WHERE r.request_id = v.request_id
+            AND r.state = ANY (string_to_array(v.sources, ','))
+            AND (v.task_id IS NULL OR r.provider_task_id IS NULL OR r.provider_task_id = v.task_id)
+        RETURNING r.request_id
+        """;
+
+    private static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, IEnumerable<T> values) =>
+        new(name, NpgsqlDbType.Array | elementType) { Value = values.ToArray() };
+
+    private async Task<bool> FinishOneAsync(FinishRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (requestId, outcome, expectedTaskId) = request;
         var publishUntil = now + outbox.Value.PublishLease;
         var to = outcome.State;
         var from = RequestTransitions.SourcesOf(to);
@@ -127,8 +229,7 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             query = query.Where(r => r.ProviderTaskId == null || r.ProviderTaskId == expectedTaskId);
         }
 
-        using var span = RequestTracing.StartTransition(requestId, to);
-        return span.Won(await query.ExecuteUpdateAsync(s => s
+        return await query.ExecuteUpdateAsync(s => s
             .SetProperty(r => r.State, to)
             .SetProperty(r => r.ProviderTaskId, r => r.ProviderTaskId ?? expectedTaskId)
             .SetProperty(r => r.Progress, r => to == RequestState.Completed ? 100 : r.Progress)
@@ -143,7 +244,7 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             .SetProperty(r => r.LeaseOwner, "outbox")
             .SetProperty(r => r.LeaseUntil, publishUntil)
             .SetProperty(r => r.FinishedAt, now)
-            .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1);
+            .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
     }
 
     /// <summary>Moves a received row to another provider and makes it due at once; its last attempt's outcome is known.</summary>
@@ -218,13 +319,13 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.NextActionAt, now).SetProperty(r => r.UpdatedAt, now), cancellationToken);
     }
 
-    /// <summary>Records that the row's event reached the broker; true only for the first marker.</summary>
-    public async Task<bool> MarkEventPublishedAsync(Guid requestId, CancellationToken cancellationToken)
+    /// <summary>Records that the events of <paramref name="requestIds"/> reached the broker, in one statement.</summary>
+    public async Task<int> MarkEventsPublishedAsync(IReadOnlyCollection<Guid> requestIds, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         return await db.Requests
-            .Where(r => r.RequestId == requestId && r.EventPublishedAt == null && r.EventJson != null)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.EventPublishedAt, now), cancellationToken) == 1;
+            .Where(r => requestIds.Contains(r.RequestId) && r.EventPublishedAt == null && r.EventJson != null)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.EventPublishedAt, now), cancellationToken);
     }
 
     /// <summary>Claims an unpublished terminal row for one sweeper, so that replicas do not republish it together.</summary>
@@ -254,3 +355,6 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
     private Task<bool> ExistsAsync(Guid requestId, CancellationToken cancellationToken) =>
         db.Requests.AsNoTracking().AnyAsync(r => r.RequestId == requestId, cancellationToken);
 }
+
+/// <summary>One terminal transition to attempt: see <see cref="RequestLedger.TryFinishAsync"/>.</summary>
+public sealed record FinishRequest(Guid RequestId, TerminalOutcome Outcome, string? ExpectedTaskId);

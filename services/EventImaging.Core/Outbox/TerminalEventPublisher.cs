@@ -11,7 +11,7 @@ namespace EventImaging.Core.Outbox;
 /// Publishes a terminal row's event after the transition committed, then marks the row. The event's
 /// MessageId is the request id, so a republish (after a crash between publish and mark) is recognisable.
 /// </summary>
-public sealed class TerminalEventPublisher(IPublishEndpoint publisher, RequestLedger ledger, ILogger<TerminalEventPublisher> logger)
+public sealed class TerminalEventPublisher(IPublishEndpoint publisher, LedgerBatches ledger, ILogger<TerminalEventPublisher> logger)
 {
     /// <summary>Publishes and marks; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
     public async Task<bool> PublishAsync(Guid requestId, string eventType, string eventJson, CancellationToken cancellationToken)

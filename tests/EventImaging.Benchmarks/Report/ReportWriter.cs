@@ -71,7 +71,7 @@ internal static partial class ReportWriter
             Table(md, ["in flight", "msg/s", "sent", CpuHeader], baseline.MassTransit.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Sent), Cpu(l.CpuPerOperation) }));
             md.AppendLine("Bare Kestrel (own process, the callback route, reads the body, answers 200), same HTTP client and closed loop as the callbacks:").AppendLine();
             Table(md, ["in flight", "req/s", "failed", CpuHeader], baseline.Http.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
-            md.AppendLine("The database's share of a callback alone: its three ledger statements (read the row, the conditional terminal update carrying the event, mark it published) on seeded rows, from Npgsql without EF Core, HTTP or the broker:").AppendLine();
+            md.AppendLine("The database's share of a callback alone: its ledger statements (read the row, the conditional terminal update carrying the event, mark it published) through the receiver's own group commit (`LedgerBatches`) on seeded rows, without HTTP or the broker:").AppendLine();
             Table(md, ["in flight", "callbacks/s", "failed", CpuHeader], baseline.Ledger.Select(l => new[] { Num(l.Concurrency), Num(l.RatePerSecond), Num(l.Failed), Cpu(l.CpuPerOperation) }));
         }
 

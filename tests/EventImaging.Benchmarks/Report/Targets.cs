@@ -35,7 +35,7 @@ internal static class Targets
 
         if (report.Callbacks?.ErrorStatuses.GetValueOrDefault(429) is > 0 and var limited)
         {
-            report.Notes.Add($"{limited} callbacks were answered 429: the WebhookReceiver limits each source address to 1,000 callbacks/s (bursts of 2,000), and all of this load comes from one address.");
+            report.Notes.Add($"{limited} callbacks were answered 429: the benchmark turns the per-source limit off (Callbacks:RateLimitPerSource=0); look for another limit in the way.");
         }
 
         if (report.Callbacks is { } callbacks && report.Baseline is { } baseline)

@@ -9,20 +9,21 @@ using EventImaging.Core.Messaging;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Providers.Evolink;
 using EventImaging.IntegrationTests.Processes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace EventImaging.Benchmarks.Sections;
 
 /// <summary>
 /// What the broker, HTTP and the database alone can do on this machine, driven like the product: MassTransit
 /// publishing (publisher confirms on) an ImageCompleted as large as the receiver's to a subscriber on the same broker,
-/// a bare Kestrel endpoint answering callback-shaped POSTs with 200, and a callback's three ledger statements.
+/// a bare Kestrel endpoint answering callback-shaped POSTs with 200, and a callback's ledger statements.
 /// </summary>
 internal sealed class BaselineSection(BenchContext context)
 {
-    private static readonly int[] LedgerLevels = [16, 64];
-    private static readonly string[] UnfinishedStates = ["Received", "Submitted"];
+    private static readonly int[] LedgerLevels = [64, 192];
 
     /// <summary>Operations in flight at each closed-loop level; the callback measurement uses the same ones.</summary>
     public static int[] Levels(BenchOptions options) => options.Quick ? [64] : [16, 64, 192];
@@ -66,7 +67,7 @@ internal sealed class BaselineSection(BenchContext context)
         {
             var level = await LedgerStatementsAsync(concurrency, context.Options.Duration(5));
             ledgerLevels.Add(level);
-            context.Log($"a callback's 3 ledger statements from Npgsql, {concurrency} in flight: {level.RatePerSecond:F0}/s; CPU µs each: {level.CpuPerOperation}");
+            context.Log($"a callback's ledger statements, group-committed, {concurrency} in flight: {level.RatePerSecond:F0}/s; CPU µs each: {level.CpuPerOperation}");
         }
 
         context.Report.Baseline = new BaselineResults(
@@ -80,61 +81,38 @@ internal sealed class BaselineSection(BenchContext context)
     }
 
     /// <summary>
-    /// The database's share of a callback alone: the three statements the receiver runs (read the row, the
-    /// conditional terminal update with the event, mark it published) on seeded rows, from Npgsql on one pooled
-    /// connection per callback, without EF Core, HTTP or the broker. What no receiver could go below.
+    /// The database's share of a callback alone: the statements the receiver runs for it (read the row, the
+    /// conditional terminal update with the event, mark it published), through the product's own group commit
+    /// (<see cref="LedgerBatches"/>, on the product's pool settings) on seeded rows, without HTTP or the broker.
     /// </summary>
     private async Task<RateLevel> LedgerStatementsAsync(int concurrency, TimeSpan duration)
     {
-        var rows = await context.Seeder.SeedSubmittedAsync((int)(8_000 * duration.TotalSeconds));
+        var rows = await context.Seeder.SeedSubmittedAsync((int)(10_000 * duration.TotalSeconds));
         var tracker = new CompletionTracker(rows.Count);
-        var eventJson = JsonSerializer.Serialize(RepresentativeEvent(), EventJson.Options);
-        // The product's pool settings (at most 16 connections, no reset on return), on this run's ledger.
-        var pool = new NpgsqlConnectionStringBuilder(context.Ledger) { MaxPoolSize = 16, NoResetOnClose = true }.ConnectionString;
-        await using var source = NpgsqlDataSource.Create(pool);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Ledger"] = context.Ledger });
+        builder.AddLedger();
+        var ledger = builder.Build();
+        await using var disposing = (IAsyncDisposable)ledger;
+        var batches = ledger.Services.GetRequiredService<LedgerBatches>();
+        var evolink = new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions()));
         var cpu = new CpuMeter(null);
         var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, async i =>
         {
             tracker.Started(i, Stopwatch.GetTimestamp());
-            await using var connection = await source.OpenConnectionAsync();
-            await using (var read = new NpgsqlCommand("SELECT * FROM image_requests WHERE request_id = @id LIMIT 2", connection))
+            var task = evolink.ParseCallback(context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]));
+            var row = await batches.FindAsync(rows.Ids[i], CancellationToken.None)
+                ?? throw new InvalidOperationException($"Seeded row {rows.Ids[i]} is missing.");
+            var outcome = TerminalOutcome.ForTask(row, task, evolink.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, DateTimeOffset.UtcNow);
+            if (await batches.TryFinishAsync(row.RequestId, outcome, task.TaskId, CancellationToken.None))
             {
-                read.Parameters.AddWithValue("id", rows.Ids[i]);
-                await using var reader = await read.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
-                {
-                }
+                await batches.MarkEventPublishedAsync(row.RequestId, CancellationToken.None);
+                tracker.Completed(i, Stopwatch.GetTimestamp());
             }
-
-            var now = DateTimeOffset.UtcNow;
-            await using (var finish = new NpgsqlCommand(
-                """
-                UPDATE image_requests SET state = 'Completed', provider_task_id = COALESCE(provider_task_id, @task), progress = 100,
-                    result_urls_json = @urls, error_code = NULL, error_message = NULL, event_type = 'ImageCompleted', event_json = @event,
-                    event_published_at = NULL, next_action_at = NULL, lease_owner = 'outbox', lease_until = @lease, finished_at = @now, updated_at = @now
-                WHERE request_id = @id AND state = ANY(@from) AND (provider_task_id IS NULL OR provider_task_id = @task)
-                """,
-                connection))
+            else
             {
-                finish.Parameters.AddWithValue("id", rows.Ids[i]);
-                finish.Parameters.AddWithValue("task", rows.TaskIds[i]);
-                finish.Parameters.AddWithValue("urls", "[\"https://example.com/a.png\"]");
-                finish.Parameters.AddWithValue("event", eventJson);
-                finish.Parameters.AddWithValue("lease", now.AddSeconds(30));
-                finish.Parameters.AddWithValue("now", now);
-                finish.Parameters.AddWithValue("from", UnfinishedStates);
-                await finish.ExecuteNonQueryAsync();
+                tracker.Fail();
             }
-
-            await using (var mark = new NpgsqlCommand(
-                "UPDATE image_requests SET event_published_at = @now WHERE request_id = @id AND event_published_at IS NULL AND event_json IS NOT NULL", connection))
-            {
-                mark.Parameters.AddWithValue("id", rows.Ids[i]);
-                mark.Parameters.AddWithValue("now", DateTimeOffset.UtcNow);
-                await mark.ExecuteNonQueryAsync();
-            }
-
-            tracker.Completed(i, Stopwatch.GetTimestamp());
         });
         return Level(concurrency, tracker, window, duration, cpu);
     }

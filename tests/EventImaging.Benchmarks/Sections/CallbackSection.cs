@@ -42,9 +42,6 @@ internal sealed class CallbackSection(BenchContext context)
 
             foreach (var concurrency in BaselineSection.Levels(options))
             {
-                // The receiver limits each source address to 1,000 callbacks/s with bursts of 2,000, and all load comes
-                // from here: let the bucket refill, so that one level's 429s do not come from the level before.
-                await Task.Delay(TimeSpan.FromSeconds(2.5));
                 var duration = options.Duration(5);
                 var capacity = (int)Math.Max(3_000, rate * 3 * duration.TotalSeconds);
                 var level = await ClosedAsync(receiver, concurrency, duration, capacity);

@@ -92,8 +92,10 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
         Assert.Contains(indexes, i => i.Contains("ix_image_requests_unpublished", StringComparison.Ordinal) && i.Contains("event_published_at IS NULL", StringComparison.Ordinal));
     }
 
-    private async Task InsertAsync(Guid requestId) =>
-        Assert.True(await WithLedgerAsync(ledger => ledger.TryInsertAsync(
+    private Task InsertAsync(Guid requestId) => InsertAsync(env, requestId);
+
+    internal static async Task InsertAsync(PipelineEnvironment env, Guid requestId) =>
+        Assert.True(await WithLedgerAsync(env, ledger => ledger.TryInsertAsync(
             new ImageRequest
             {
                 RequestId = requestId,
@@ -105,13 +107,15 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
             },
             CancellationToken.None)));
 
-    private async Task<T> WithLedgerAsync<T>(Func<RequestLedger, Task<T>> action)
+    private Task<T> WithLedgerAsync<T>(Func<RequestLedger, Task<T>> action) => WithLedgerAsync(env, action);
+
+    internal static async Task<T> WithLedgerAsync<T>(PipelineEnvironment env, Func<RequestLedger, Task<T>> action)
     {
         await using var scope = env.Submitter.Services.CreateAsyncScope();
         return await action(scope.ServiceProvider.GetRequiredService<RequestLedger>());
     }
 
-    private static TerminalOutcome Completed(Guid requestId) => TerminalOutcome.Of(new ImageCompleted
+    internal static TerminalOutcome Completed(Guid requestId) => TerminalOutcome.Of(new ImageCompleted
     {
         RequestId = requestId,
         Provider = "evolink",
@@ -123,7 +127,7 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
         CompletedAt = DateTimeOffset.UtcNow,
     });
 
-    private static TerminalOutcome Failed(Guid requestId) => TerminalOutcome.Of(new ImageFailed
+    internal static TerminalOutcome Failed(Guid requestId) => TerminalOutcome.Of(new ImageFailed
     {
         RequestId = requestId,
         Provider = "evolink",
