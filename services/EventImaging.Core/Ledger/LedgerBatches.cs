@@ -17,13 +17,15 @@ public sealed class LedgerBatches : IAsyncDisposable
     private const int Writers = 2;
 
     private readonly IServiceScopeFactory scopes;
+    private readonly RequestMetrics metrics;
     private readonly StatementBatcher<Guid, ImageRequest?> reads;
     private readonly StatementBatcher<FinishRequest, bool> finishes;
     private readonly StatementBatcher<Guid, bool> marks;
 
-    public LedgerBatches(IServiceScopeFactory scopes)
+    public LedgerBatches(IServiceScopeFactory scopes, RequestMetrics metrics)
     {
         this.scopes = scopes;
+        this.metrics = metrics;
         reads = new(ReadAsync, MaxBatch, Writers);
         finishes = new(FinishAsync, MaxBatch, Writers);
         marks = new(MarkAsync, MaxBatch, Writers);
@@ -52,24 +54,25 @@ public sealed class LedgerBatches : IAsyncDisposable
     }
 
     private Task<IReadOnlyList<ImageRequest?>> ReadAsync(IReadOnlyList<Guid> requestIds, CancellationToken cancellationToken) =>
-        WithLedgerAsync<IReadOnlyList<ImageRequest?>>(async ledger =>
+        WithLedgerAsync<IReadOnlyList<ImageRequest?>>("read", requestIds.Count, async ledger =>
         {
             var rows = (await ledger.FindManyAsync(requestIds, cancellationToken)).ToDictionary(r => r.RequestId);
             return [.. requestIds.Select(id => rows.GetValueOrDefault(id))];
         });
 
     private Task<IReadOnlyList<bool>> FinishAsync(IReadOnlyList<FinishRequest> requests, CancellationToken cancellationToken) =>
-        WithLedgerAsync<IReadOnlyList<bool>>(async ledger => await ledger.TryFinishManyAsync(requests, cancellationToken));
+        WithLedgerAsync<IReadOnlyList<bool>>("finish", requests.Count, async ledger => await ledger.TryFinishManyAsync(requests, cancellationToken));
 
     private Task<IReadOnlyList<bool>> MarkAsync(IReadOnlyList<Guid> requestIds, CancellationToken cancellationToken) =>
-        WithLedgerAsync<IReadOnlyList<bool>>(async ledger =>
+        WithLedgerAsync<IReadOnlyList<bool>>("mark", requestIds.Count, async ledger =>
         {
             await ledger.MarkEventsPublishedAsync(requestIds, cancellationToken);
             return [.. requestIds.Select(_ => true)];
         });
 
-    private async Task<T> WithLedgerAsync<T>(Func<RequestLedger, Task<T>> work)
+    private async Task<T> WithLedgerAsync<T>(string statement, int rows, Func<RequestLedger, Task<T>> work)
     {
+        metrics.LedgerBatch(statement, rows);
         await using var scope = scopes.CreateAsyncScope();
         return await work(scope.ServiceProvider.GetRequiredService<RequestLedger>());
     }

@@ -29,6 +29,8 @@ public static class LedgerExtensions
         builder.Services.AddHostedService<LedgerSchema>();
         builder.Services.AddScoped<RequestLedger>();
         builder.Services.AddSingleton<LedgerBatches>();
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<RequestMetrics>();
         builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddDataProtection()

@@ -18,6 +18,7 @@ public sealed class RequestMetrics
     private readonly Histogram<double> duration;
     private readonly Histogram<int> polls;
     private readonly Histogram<double> providerCalls;
+    private readonly Histogram<int> batches;
     private readonly TimeProvider clock;
 
     public RequestMetrics(IMeterFactory meters, TimeProvider clock)
@@ -30,6 +31,11 @@ public sealed class RequestMetrics
         duration = meter.CreateHistogram<double>("eventimaging.request.duration", "s", "From the command's arrival to its terminal event.");
         polls = meter.CreateHistogram<int>("eventimaging.request.polls", "{query}", "Status queries a request needed before it ended.");
         providerCalls = meter.CreateHistogram<double>("eventimaging.provider.call.duration", "s", "Provider API calls, by operation and outcome.");
+        batches = meter.CreateHistogram<int>(
+            "eventimaging.ledger.batch.size",
+            "{row}",
+            "Rows per group-committed ledger statement of the callback path, by statement.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
     }
 
     public void Submitted(ImageRequest row) =>
@@ -53,6 +59,10 @@ public sealed class RequestMetrics
         duration.Record((clock.GetUtcNow() - row.CreatedAt).TotalSeconds, new TagList { { "provider", row.Provider }, { "outcome", outcome.State == RequestState.Completed ? "completed" : "failed" } });
         polls.Record(row.PollCount + (path == Contracts.CompletionPaths.Poll ? 1 : 0), new TagList { { "provider", row.Provider } });
     }
+
+    /// <summary>One group-committed statement (<c>read</c>, <c>finish</c> or <c>mark</c>) and how many callers it served.</summary>
+    public void LedgerBatch(string statement, int rows) =>
+        batches.Record(rows, new TagList { { "statement", statement } });
 
     /// <summary>Times one provider call; <paramref name="outcome"/> is <c>ok</c> or the failure kind.</summary>
     public void ProviderCall(string provider, string operation, string outcome, TimeSpan elapsed) =>

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
 using EventImaging.IntegrationTests.Infrastructure;
@@ -92,6 +94,20 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
             Assert.True);
 
         var batches = env.Receiver.Services.GetRequiredService<LedgerBatches>();
+        var rowsPerStatement = new ConcurrentDictionary<string, int>();
+        using var listener = new MeterListener();
+        var receiverMeters = env.Receiver.Services.GetRequiredService<IMeterFactory>();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "eventimaging.ledger.batch.size" && instrument.Meter.Scope == receiverMeters)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, rows, tags, _) =>
+            rowsPerStatement.AddOrUpdate((string)tags.ToArray().Single(t => t.Key == "statement").Value!, rows, (_, sum) => sum + rows));
+        listener.Start();
+
         var missing = Guid.NewGuid();
         var rows = await Task.WhenAll(requestIds.Append(missing).Select(id => batches.FindAsync(id, CancellationToken.None)));
         Assert.Equal(requestIds, rows[..^1].Select(r => r!.RequestId));
@@ -100,5 +116,8 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
         await Task.WhenAll(requestIds.Take(20).Select(id => batches.MarkEventPublishedAsync(id, CancellationToken.None)));
         var marked = await Task.WhenAll(requestIds.Select(async id => (await env.RowAsync(id))!.EventPublishedAt is not null));
         Assert.Equal(requestIds.Select((_, i) => i < 20), marked);
+        // Every caller was counted in exactly one statement's batch.
+        Assert.Equal(31, rowsPerStatement["read"]);
+        Assert.Equal(20, rowsPerStatement["mark"]);
     }
 }
