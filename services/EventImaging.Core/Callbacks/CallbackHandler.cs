@@ -4,6 +4,7 @@ using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace EventImaging.Core.Callbacks;
@@ -33,7 +34,7 @@ public enum CallbackResult
 public sealed partial class CallbackHandler(
     CallbackTokens tokens,
     ProviderRegistry providers,
-    RequestLedger ledger,
+    IServiceProvider services,
     LedgerBatches batches,
     TerminalEventPublisher terminalEvents,
     RequestMetrics metrics,
@@ -125,7 +126,8 @@ public sealed partial class CallbackHandler(
     {
         try
         {
-            await ledger.MakeDueNowAsync(requestId, cancellationToken);
+            // Resolved here, not injected: a ledger holds a pooled DbContext, which no other callback needs.
+            await services.GetRequiredService<RequestLedger>().MakeDueNowAsync(requestId, cancellationToken);
         }
         catch (Exception ex) when (ex is DbException or InvalidOperationException { InnerException: DbException } or TimeoutException)
         {

@@ -13,8 +13,11 @@ public sealed class LedgerBatches : IAsyncDisposable
     /// <summary>Rows per statement: enough to amortise a round trip and a commit, small enough to keep a batch under a millisecond or two.</summary>
     private const int MaxBatch = 128;
 
-    /// <summary>Statements of one kind in flight at once: one running while the next batch gathers.</summary>
-    private const int Writers = 2;
+    /// <summary>
+    /// Statements of one kind in flight at once. One: the next batch gathers while it runs, so the busier the
+    /// receiver, the larger (and cheaper per row) its batches; a caller waits at most one statement longer.
+    /// </summary>
+    private const int Writers = 1;
 
     private readonly IServiceScopeFactory scopes;
     private readonly RequestMetrics metrics;
