@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using EventImaging.Benchmarks.Infrastructure;
+using EventImaging.Benchmarks.Ledger;
 using EventImaging.Benchmarks.Load;
 using EventImaging.Benchmarks.Report;
 using EventImaging.Contracts;
@@ -95,6 +97,7 @@ internal sealed class BaselineSection(BenchContext context)
         var ledger = builder.Build();
         await using var disposing = (IAsyncDisposable)ledger;
         var batches = ledger.Services.GetRequiredService<LedgerBatches>();
+        using var batchSizes = new BatchSizeListener(ledger.Services.GetRequiredService<IMeterFactory>());
         var evolink = new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions()));
         var cpu = new CpuMeter(null);
         var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, async i =>
@@ -114,7 +117,9 @@ internal sealed class BaselineSection(BenchContext context)
                 tracker.Fail();
             }
         });
-        return Level(concurrency, tracker, window, duration, cpu);
+        var level = Level(concurrency, tracker, window, duration, cpu);
+        context.Report.Notes.Add($"Group commit of the ledger baseline at {concurrency} in flight: {batchSizes}.");
+        return level;
     }
 
     private async Task<RateLevel> PublishAsync(ImageCompleted message, int concurrency, TimeSpan duration)
