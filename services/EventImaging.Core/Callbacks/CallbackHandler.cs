@@ -111,7 +111,7 @@ public sealed partial class CallbackHandler(
         {
             LogFinished(requestId, client.Name, task.TaskId, outcome.State);
             metrics.Finished(row, outcome, CompletionPaths.Callback);
-            await terminalEvents.PublishAsync(requestId, outcome.EventType, outcome.EventJson, cancellationToken);
+            await terminalEvents.PublishAsync(requestId, outcome, cancellationToken);
         }
         else
         {

@@ -13,13 +13,19 @@ public sealed record TerminalOutcome(
     string? ErrorCode,
     string? ErrorMessage)
 {
+    /// <summary>The event itself (<see cref="ImageCompleted"/> or <see cref="ImageFailed"/>), as <see cref="EventJson"/> holds it.</summary>
+    public required object Event { get; init; }
+
     public static TerminalOutcome Of(ImageCompleted completed) => new(
         RequestState.Completed,
         nameof(ImageCompleted),
         JsonSerializer.Serialize(completed, Messaging.EventJson.Options),
         JsonSerializer.Serialize(completed.ImageUrls, Messaging.EventJson.Options),
         null,
-        null);
+        null)
+    {
+        Event = completed,
+    };
 
     public static TerminalOutcome Of(ImageFailed failed) => new(
         RequestState.Failed,
@@ -27,7 +33,10 @@ public sealed record TerminalOutcome(
         JsonSerializer.Serialize(failed, Messaging.EventJson.Options),
         null,
         failed.Code,
-        failed.Message);
+        failed.Message)
+    {
+        Event = failed,
+    };
 
     /// <summary>The outcome a finished provider task gives the request, learnt through <paramref name="completedVia"/>.</summary>
     public static TerminalOutcome ForTask(ImageRequest row, ProviderTask task, TimeSpan resultUrlLifetime, string completedVia, DateTimeOffset now)

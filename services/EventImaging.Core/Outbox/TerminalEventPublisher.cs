@@ -13,18 +13,32 @@ namespace EventImaging.Core.Outbox;
 /// </summary>
 public sealed class TerminalEventPublisher(IPublishEndpoint publisher, LedgerBatches ledger, ILogger<TerminalEventPublisher> logger)
 {
-    /// <summary>Publishes and marks; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
-    public async Task<bool> PublishAsync(Guid requestId, string eventType, string eventJson, CancellationToken cancellationToken)
+    /// <summary>Publishes the outcome just written and marks it; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
+    public Task<bool> PublishAsync(Guid requestId, TerminalOutcome outcome, CancellationToken cancellationToken) =>
+        PublishAsync(requestId, outcome.EventType, () => outcome.Event, cancellationToken);
+
+    /// <summary>Publishes a stored terminal row's event and marks it; false when there is none or the broker did not take it.</summary>
+    public Task<bool> PublishAsync(ImageRequest row, CancellationToken cancellationToken) =>
+        row is { EventType: { } eventType, EventJson: { } eventJson }
+            ? PublishAsync(row.RequestId, eventType, () => eventType switch
+            {
+                nameof(ImageCompleted) => Deserialize<ImageCompleted>(eventJson),
+                nameof(ImageFailed) => Deserialize<ImageFailed>(eventJson),
+                _ => null,
+            }, cancellationToken)
+            : Task.FromResult(false);
+
+    private async Task<bool> PublishAsync(Guid requestId, string eventType, Func<object?> message, CancellationToken cancellationToken)
     {
         try
         {
-            switch (eventType)
+            switch (message())
             {
-                case nameof(ImageCompleted):
-                    await PublishAsync(Deserialize<ImageCompleted>(eventJson), requestId, cancellationToken);
+                case ImageCompleted completed:
+                    await PublishAsync(completed, requestId, cancellationToken);
                     break;
-                case nameof(ImageFailed):
-                    await PublishAsync(Deserialize<ImageFailed>(eventJson), requestId, cancellationToken);
+                case ImageFailed failed:
+                    await PublishAsync(failed, requestId, cancellationToken);
                     break;
                 default:
                     logger.LogError("Request {RequestId} holds an event of unknown type {EventType}; it is left unpublished", requestId, eventType);
@@ -49,11 +63,6 @@ public sealed class TerminalEventPublisher(IPublishEndpoint publisher, LedgerBat
 
         return true;
     }
-
-    public Task<bool> PublishAsync(ImageRequest row, CancellationToken cancellationToken) =>
-        row.EventType is null || row.EventJson is null
-            ? Task.FromResult(false)
-            : PublishAsync(row.RequestId, row.EventType, row.EventJson, cancellationToken);
 
     private async Task PublishAsync<T>(T message, Guid requestId, CancellationToken cancellationToken)
         where T : class =>

@@ -156,7 +156,7 @@ public sealed partial class PollingFallback(
             LogFinished(row.RequestId, row.Provider, row.ProviderTaskId, outcome.State, outcome.ErrorCode);
             metrics.Finished(row, outcome, outcome.State == RequestState.Completed ? CompletionPaths.Poll : null);
             await scope.ServiceProvider.GetRequiredService<TerminalEventPublisher>()
-                .PublishAsync(row.RequestId, outcome.EventType, outcome.EventJson, cancellationToken);
+                .PublishAsync(row.RequestId, outcome, cancellationToken);
         }
     }
 

@@ -202,7 +202,7 @@ public sealed partial class SubmissionService(
         if (routed.Command.RequestId == Guid.Empty)
         {
             // Nothing to key a ledger row on: answer once, directly.
-            await terminalEvents.PublishAsync(Guid.Empty, outcome.EventType, outcome.EventJson, cancellationToken);
+            await terminalEvents.PublishAsync(Guid.Empty, outcome, cancellationToken);
             return;
         }
 
@@ -215,7 +215,7 @@ public sealed partial class SubmissionService(
         if (await ledger.TryInsertAsync(row, cancellationToken))
         {
             metrics.Finished(row, outcome, null);
-            await terminalEvents.PublishAsync(row, cancellationToken);
+            await terminalEvents.PublishAsync(row.RequestId, outcome, cancellationToken);
         }
         else
         {
@@ -230,7 +230,7 @@ public sealed partial class SubmissionService(
         {
             LogFailed(row.RequestId, row.Provider, failure.Code, failure.ProviderCode);
             metrics.Finished(row, outcome, null);
-            await terminalEvents.PublishAsync(row.RequestId, outcome.EventType, outcome.EventJson, cancellationToken);
+            await terminalEvents.PublishAsync(row.RequestId, outcome, cancellationToken);
         }
     }
 
