@@ -13,12 +13,6 @@ public sealed class LedgerBatches : IAsyncDisposable
     /// <summary>Rows per statement: enough to amortise a round trip and a commit, small enough to keep a batch under a millisecond or two.</summary>
     private const int MaxBatch = 128;
 
-    /// <summary>
-    /// Statements of one kind in flight at once. One: the next batch gathers while it runs, so the busier the
-    /// receiver, the larger (and cheaper per row) its batches; a caller waits at most one statement longer.
-    /// </summary>
-    private const int Writers = 1;
-
     private readonly IServiceScopeFactory scopes;
     private readonly RequestMetrics metrics;
     private readonly StatementBatcher<Guid, ImageRequest?> reads;
@@ -29,9 +23,9 @@ public sealed class LedgerBatches : IAsyncDisposable
     {
         this.scopes = scopes;
         this.metrics = metrics;
-        reads = new(ReadAsync, MaxBatch, Writers);
-        finishes = new(FinishAsync, MaxBatch, Writers);
-        marks = new(MarkAsync, MaxBatch, Writers);
+        reads = new(ReadAsync, MaxBatch);
+        finishes = new(FinishAsync, MaxBatch);
+        marks = new(MarkAsync, MaxBatch);
     }
 
     /// <summary>The request's row, or null when there is none.</summary>

@@ -3,26 +3,34 @@ using System.Threading.Channels;
 namespace EventImaging.Core.Ledger;
 
 /// <summary>
-/// Group commit for one kind of ledger statement. Each caller hands in one item and awaits its own result; a few
-/// writer loops take whatever has queued up meanwhile (up to <paramref name="maxBatch"/> items) and run it as one
+/// Group commit for one kind of ledger statement. Each caller hands in one item and awaits its own result; one
+/// writer loop takes whatever has queued up meanwhile (up to <paramref name="maxBatch"/> items) and runs it as one
 /// statement. Under light load a batch holds a single item and runs at once, so nothing waits for a timer; under
-/// heavy load one round trip and one commit serve many callers, which is where the database's CPU went before.
-/// A failed statement fails every caller of its batch with the same exception, as if each had run it alone.
+/// heavy load the next batch gathers while a statement runs, so one round trip and one commit serve many callers,
+/// and a caller waits at most one statement longer. A failed statement fails every caller of its batch with the
+/// same exception, as if each had run it alone.
 /// </summary>
 /// <param name="execute">Runs one batch; returns one result per item, in the items' order.</param>
-internal sealed class StatementBatcher<TItem, TResult>(
-    Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> execute,
-    int maxBatch,
-    int writers)
-    : IAsyncDisposable
+internal sealed class StatementBatcher<TItem, TResult> : IAsyncDisposable
 {
-    private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = writers == 1 });
-    private readonly Lock startLock = new();
-    private Task[]? running;
+    private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> execute;
+    private readonly int maxBatch;
+    private readonly Task writer;
+
+    public StatementBatcher(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> execute, int maxBatch)
+    {
+        this.execute = execute;
+        this.maxBatch = maxBatch;
+        // The loop serves every caller: it must not inherit the creator's span or log scope.
+        using (ExecutionContext.SuppressFlow())
+        {
+            writer = Task.Run(WriteAsync);
+        }
+    }
 
     public Task<TResult> RunAsync(TItem item, CancellationToken cancellationToken)
     {
-        EnsureStarted();
         var pending = new Pending(item, cancellationToken);
         if (!queue.Writer.TryWrite(pending))
         {
@@ -34,32 +42,9 @@ internal sealed class StatementBatcher<TItem, TResult>(
 
     public async ValueTask DisposeAsync()
     {
+        // Items already queued still run: their callers are waiting for them.
         queue.Writer.TryComplete();
-        if (running is { } loops)
-        {
-            // Items already queued still run: their callers are waiting for them.
-            await Task.WhenAll(loops);
-        }
-    }
-
-    private void EnsureStarted()
-    {
-        if (Volatile.Read(ref running) is not null)
-        {
-            return;
-        }
-
-        lock (startLock)
-        {
-            if (running is null)
-            {
-                // The loops serve every caller: they must not inherit the first caller's span or log scope.
-                using (ExecutionContext.SuppressFlow())
-                {
-                    Volatile.Write(ref running, [.. Enumerable.Range(0, writers).Select(_ => Task.Run(WriteAsync))]);
-                }
-            }
-        }
+        await writer;
     }
 
     private async Task WriteAsync()

@@ -19,9 +19,7 @@ public sealed class StatementBatcherTests
                 }
 
                 return Task.FromResult<IReadOnlyList<int>>([.. items.Select(i => i * 10)]);
-            },
-            maxBatch: 8,
-            writers: 1);
+            }, maxBatch: 8);
 
         Assert.Equal(70, await batcher.RunAsync(7, CancellationToken.None).WaitAsync(Timeout));
         Assert.Equal([1], sizes);
@@ -44,9 +42,7 @@ public sealed class StatementBatcherTests
                 }
 
                 return [.. items.Select(i => $"#{i}")];
-            },
-            maxBatch: 4,
-            writers: 1);
+            }, maxBatch: 4);
 
         var first = batcher.RunAsync(0, CancellationToken.None);
         await firstRunning.Task.WaitAsync(Timeout);
@@ -76,9 +72,7 @@ public sealed class StatementBatcherTests
                 }
 
                 return [.. items];
-            },
-            maxBatch: 8,
-            writers: 1);
+            }, maxBatch: 8);
 
         var failed = batcher.RunAsync(1, CancellationToken.None);
         await firstRunning.Task.WaitAsync(Timeout);
@@ -107,9 +101,7 @@ public sealed class StatementBatcherTests
                 }
 
                 return [.. items];
-            },
-            maxBatch: 8,
-            writers: 1);
+            }, maxBatch: 8);
 
         var first = batcher.RunAsync(1, CancellationToken.None);
         await firstRunning.Task.WaitAsync(Timeout);
@@ -128,7 +120,7 @@ public sealed class StatementBatcherTests
     [Fact]
     public async Task Disposing_runs_what_is_queued_and_refuses_new_items()
     {
-        var batcher = new StatementBatcher<int, int>((items, _) => Task.FromResult<IReadOnlyList<int>>([.. items]), maxBatch: 8, writers: 2);
+        var batcher = new StatementBatcher<int, int>((items, _) => Task.FromResult<IReadOnlyList<int>>([.. items]), maxBatch: 8);
         var queued = Enumerable.Range(0, 20).Select(i => batcher.RunAsync(i, CancellationToken.None)).ToArray();
 
         await batcher.DisposeAsync();
