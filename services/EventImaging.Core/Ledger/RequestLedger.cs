@@ -124,7 +124,9 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
     public async Task<bool> TryFinishAsync(Guid requestId, TerminalOutcome outcome, string? expectedTaskId, CancellationToken cancellationToken)
     {
         using var span = RequestTracing.StartTransition(requestId, outcome.State);
-        return span.Won(await FinishOneAsync(new FinishRequest(requestId, outcome, expectedTaskId), clock.GetUtcNow(), cancellationToken));
+        // One statement for one row or many, so the callback's batches and the poller share one compare-and-set.
+        var won = await TryFinishManyAsync([new FinishRequest(requestId, outcome, expectedTaskId)], cancellationToken);
+        return span.Won(won[0]);
     }
 
     /// <summary>
@@ -189,7 +191,7 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
         return won;
     }
 
-    // The same compare-and-set as FinishOneAsync, for every row of the arrays at once (the row is its own outbox).
+    // The compare-and-set of FinishOneAsync (SQLite's), for every row of the arrays at once (the row is its own outbox).
     private const string FinishManySql = """
         UPDATE image_requests AS r SET
             state = v.state,
