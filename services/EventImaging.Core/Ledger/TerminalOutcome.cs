@@ -78,6 +78,9 @@ public sealed record TerminalOutcome(
             CreditsUsed = credits,
         });
 
+    // Only the metadata is read back from the stored command: the prompt and the rest are skipped, not materialised.
     private static IReadOnlyDictionary<string, string>? MetadataOf(ImageRequest row) =>
-        JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, Messaging.EventJson.Options)?.Metadata;
+        JsonSerializer.Deserialize<CommandMetadata>(row.CommandJson, Messaging.EventJson.Options)?.Metadata;
+
+    private sealed record CommandMetadata(IReadOnlyDictionary<string, string>? Metadata);
 }

@@ -25,7 +25,14 @@ public sealed class RequestLogScope(Guid requestId, string? provider, string? pr
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    public override string ToString() => string.Join(" ", fields.Select(f => $"{f.Key}:{f.Value}"));
+    // The JSON console formatter asks for this once per line written in the scope.
+    public override string ToString() => (provider, providerTaskId) switch
+    {
+        (null, null) => $"RequestId:{requestId}",
+        (_, null) => $"RequestId:{requestId} Provider:{provider}",
+        (null, _) => $"RequestId:{requestId} ProviderTaskId:{providerTaskId}",
+        _ => $"RequestId:{requestId} Provider:{provider} ProviderTaskId:{providerTaskId}",
+    };
 }
 
 public static class RequestLogScopeExtensions

@@ -10,6 +10,8 @@ internal sealed class CompletionTracker(int capacity)
 {
     private readonly long[] started = new long[capacity];
     private readonly long[] completed = new long[capacity];
+    private readonly long[] sent = new long[capacity];
+    private readonly long[] answered = new long[capacity];
     private int completedCount;
     private int duplicateCount;
     private int failedCount;
@@ -27,6 +29,12 @@ internal sealed class CompletionTracker(int capacity)
     public int Failed => Volatile.Read(ref failedCount);
 
     public void Started(int index, long timestamp) => started[index] = timestamp;
+
+    /// <summary>When the request actually left (for an open loop, later than it was due when the sender lags).</summary>
+    public void Sent(int index, long timestamp) => sent[index] = timestamp;
+
+    /// <summary>When the service answered the request (before the event it causes is consumed).</summary>
+    public void Answered(int index, long timestamp) => answered[index] = timestamp;
 
     public void Completed(int index, long timestamp)
     {
@@ -108,19 +116,30 @@ internal sealed class CompletionTracker(int capacity)
     }
 
     /// <summary>Latency of the operations that started in [from, to); those that never completed count as missing.</summary>
-    public LatencySummary Latency(long from, long to)
+    public LatencySummary Latency(long from, long to) => Between(started, completed, from, to);
+
+    /// <summary>
+    /// Where the time of the operations that started in [from, to) went: due → sent (the load generator's lag),
+    /// sent → answered (the service's answer), answered → completed (the event's way to the subscriber).
+    /// </summary>
+    public LatencyStages Stages(long from, long to) => new(
+        Between(started, sent, from, to),
+        Between(sent, answered, from, to),
+        Between(answered, completed, from, to));
+
+    private LatencySummary Between(long[] begins, long[] ends, long from, long to)
     {
         var latencies = new List<double>();
         var missing = 0;
         for (var i = 0; i < capacity; i++)
         {
-            var start = started[i];
-            if (start < from || start >= to || start == 0)
+            var start = begins[i];
+            if (started[i] < from || started[i] >= to || start == 0)
             {
                 continue;
             }
 
-            var end = Volatile.Read(ref completed[i]);
+            var end = Volatile.Read(ref ends[i]);
             if (end == 0)
             {
                 missing++;
@@ -153,6 +172,9 @@ internal sealed class CompletionTracker(int capacity)
 
     public static double Seconds(long ticks) => (double)ticks / Stopwatch.Frequency;
 }
+
+/// <summary>The parts of an operation's latency: the sender's lag, the service's answer, the event's delivery.</summary>
+internal sealed record LatencyStages(LatencySummary Lag, LatencySummary Answer, LatencySummary Delivery);
 
 /// <summary>Latency percentiles in milliseconds over the completed operations of a window.</summary>
 internal sealed record LatencySummary(int Count, int Missing, double P50, double P95, double P99, double Max, double Mean)

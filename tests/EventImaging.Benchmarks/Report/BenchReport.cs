@@ -47,7 +47,7 @@ internal sealed record BaselineResults(int MessageJsonBytes, List<RateLevel> Mas
 
 /// <summary>Latency of callbacks sent at a constant rate: POST sent (when it was due) → ImageCompleted consumed.</summary>
 /// <paramref name="CompletedPerSecond"/>: events consumed in each second of the run (a stall or a collapse shows there).
-internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency, int[] CompletedPerSecond);
+internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency, int[] CompletedPerSecond, LatencyStages? Stages = null);
 
 internal sealed record CallbackResults(
     int BodyBytes,

@@ -62,6 +62,10 @@ internal sealed class CallbackSection(BenchContext context)
                 open.Add(point);
                 var l = point.Latency;
                 context.Log($"open loop at {fraction:P0} of max ({point.OfferedRate:F0}/s): p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms ({point.Failed} failed, {l.Missing} missing)");
+                if (point.Stages is { } s)
+                {
+                    context.Log($"  p50 / p99 ms of its parts: sender's lag {s.Lag.P50:F1} / {s.Lag.P99:F1}, receiver's answer {s.Answer.P50:F1} / {s.Answer.P99:F1}, event to subscriber {s.Delivery.P50:F1} / {s.Delivery.P99:F1}");
+                }
             }
 
             context.Footprint(Service, "peak over the whole section (saturation included)", underLoad.Max);
@@ -99,7 +103,7 @@ internal sealed class CallbackSection(BenchContext context)
         var perSecond = Enumerable.Range(0, (int)Math.Ceiling(duration.TotalSeconds))
             .Select(k => tracker.CompletedBetween(window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(k)), window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(k + 1))))
             .ToArray();
-        return new LatencyPoint(fraction, rate, window.Sent, tracker.Failed, tracker.Latency(settled, window.End), perSecond);
+        return new LatencyPoint(fraction, rate, window.Sent, tracker.Failed, tracker.Latency(settled, window.End), perSecond, tracker.Stages(settled, window.End));
     }
 
     private async Task<(CallbackRows Rows, CompletionTracker Tracker)> PrepareAsync(int count)
@@ -120,7 +124,12 @@ internal sealed class CallbackSection(BenchContext context)
     {
         tracker.Started(i, due);
         var url = new Uri(receiver, $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
-        if (!await context.Http.PostAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i])))
+        tracker.Sent(i, Stopwatch.GetTimestamp());
+        if (await context.Http.PostAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i])))
+        {
+            tracker.Answered(i, Stopwatch.GetTimestamp());
+        }
+        else
         {
             tracker.Fail();
         }
