@@ -86,6 +86,16 @@ internal static partial class ReportWriter
                 {
                     Invariant($"{p.FractionOfMax:P0}"), Num(p.OfferedRate), Num(p.Sent), Ms(p.Latency.P50), Ms(p.Latency.P95), Ms(p.Latency.P99), Ms(p.Latency.Max), Num(p.Failed), Num(p.Latency.Missing),
                 }));
+            if (callbacks.OpenLoop.All(p => p.Stages is not null))
+            {
+                md.AppendLine("Where that time went, p50 / p99 ms of each part: the load generator's lag behind the schedule, due → the POST left; the receiver's answer, POST → 200 (it answers after the event is published and marked, so the subscriber usually has the event first); the event's way, 200 → consumed (negative when the event arrived first):").AppendLine();
+                Table(md, ["share of max", "sender's lag", "receiver's answer", "200 → event consumed"],
+                    callbacks.OpenLoop.Select(p => new[]
+                    {
+                        Invariant($"{p.FractionOfMax:P0}"), $"{Ms(p.Stages!.Lag.P50)} / {Ms(p.Stages.Lag.P99)}", $"{Ms(p.Stages.Answer.P50)} / {Ms(p.Stages.Answer.P99)}", $"{Ms(p.Stages.Delivery.P50)} / {Ms(p.Stages.Delivery.P99)}",
+                    }));
+            }
+
             md.AppendLine("![callback latency vs rate](latest.svg)").AppendLine();
             if (callbacks.ErrorStatuses.Count > 0 || callbacks.DuplicateEvents > 0)
             {
