@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Text;
 using EventImaging.Core.Ledger;
 using Microsoft.Extensions.Logging;
 
@@ -26,13 +27,16 @@ public sealed class RequestLogScope(Guid requestId, string? provider, string? pr
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     // The JSON console formatter asks for this once per line written in the scope.
-    public override string ToString() => (provider, providerTaskId) switch
+    public override string ToString()
     {
-        (null, null) => $"RequestId:{requestId}",
-        (_, null) => $"RequestId:{requestId} Provider:{provider}",
-        (null, _) => $"RequestId:{requestId} ProviderTaskId:{providerTaskId}",
-        _ => $"RequestId:{requestId} Provider:{provider} ProviderTaskId:{providerTaskId}",
-    };
+        var text = new StringBuilder();
+        foreach (var (key, value) in fields)
+        {
+            text.Append(text.Length == 0 ? "" : " ").Append(key).Append(':').Append(value);
+        }
+
+        return text.ToString();
+    }
 }
 
 public static class RequestLogScopeExtensions

@@ -62,10 +62,8 @@ internal sealed class CallbackSection(BenchContext context)
                 open.Add(point);
                 var l = point.Latency;
                 context.Log($"open loop at {fraction:P0} of max ({point.OfferedRate:F0}/s): p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms ({point.Failed} failed, {l.Missing} missing)");
-                if (point.Stages is { } s)
-                {
-                    context.Log($"  p50 / p99 ms of its parts: sender's lag {s.Lag.P50:F1} / {s.Lag.P99:F1}, receiver's answer {s.Answer.P50:F1} / {s.Answer.P99:F1}, event to subscriber {s.Delivery.P50:F1} / {s.Delivery.P99:F1}");
-                }
+                var s = point.Stages!;
+                context.Log($"  p50 / p99 ms of its parts: sender's lag {s.Lag.P50:F1} / {s.Lag.P99:F1}, receiver's answer {s.Answer.P50:F1} / {s.Answer.P99:F1}, event to subscriber {s.Delivery.P50:F1} / {s.Delivery.P99:F1}");
             }
 
             context.Footprint(Service, "peak over the whole section (saturation included)", underLoad.Max);
