@@ -36,4 +36,17 @@ fi
 
 target="${EVENTIMAGING_TEST_TARGET:-EventImaging.sln}"
 step "dotnet test $target -c Release $*"
-exec dotnet test "$target" -c Release --logger "console;verbosity=normal" "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test "$target" -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+
+# The services' logs make the output long; repeat each failure (name, message, stack) at the end, where a
+# truncated CI log still shows it.
+if [ "$status" -ne 0 ]; then
+    step "failed tests (repeated from above)"
+    awk '/^  Failed /{ shown = 1; lines = 0 }
+         shown && (/^  (Passed|Skipped) / || /^ *Standard Output Messages:/ || /^\{/ || lines > 40){ shown = 0 }
+         shown { print; lines++ }' "$log"
+fi
+exit "$status"

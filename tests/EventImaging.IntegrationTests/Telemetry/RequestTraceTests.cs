@@ -32,10 +32,13 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
 
         var terminal = await env.Events.TerminalAsync(requestId);
         Assert.Equal(via, terminal.Text("completedVia"));
+        // The finishing span ("callback" or "poll") encloses the publish, so it ends, and is exported, after it.
         await Eventually.UntilAsync(
-            () => Task.FromResult(telemetry.Spans().Any(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal))),
+            () => Task.FromResult(
+                telemetry.Spans().Any(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal))
+                && telemetry.Spans().Any(s => s.Source.Name == "EventImaging" && s.DisplayName == via)),
             TimeSpan.FromSeconds(10),
-            "the ImageCompleted publish span to be exported");
+            $"the ImageCompleted publish span and the enclosing {via} span to be exported");
 
         var all = telemetry.Spans();
         PrintTree(all.Where(s => s.TraceId == traceId).ToList());

@@ -45,10 +45,14 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
         Assert.Equal(HttpStatusCode.OK, (await env.LookUpAsync(called, OperatorKey)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await env.LookUpAsync(called, OperatorKey + "x")).StatusCode);
 
+        // The callback and poll spans enclose their publishes, so they end, and are exported, after them.
         await Eventually.UntilAsync(
-            () => Task.FromResult(telemetry.Spans().Count(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal)) >= 2),
+            () => Task.FromResult(
+                telemetry.Spans().Count(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal)) >= 2
+                && telemetry.Spans().Any(s => s.DisplayName == CompletionPaths.Callback)
+                && telemetry.Spans().Any(s => s.DisplayName == CompletionPaths.Poll)),
             TimeSpan.FromSeconds(10),
-            "both ImageCompleted publish spans to be exported");
+            "both ImageCompleted publish spans and the callback and poll spans around them to be exported");
 
         var spans = telemetry.Spans()
             .SelectMany(s => s.TagObjects.Select(t => $"{s.DisplayName} {t.Key}={t.Value}").Append($"{s.DisplayName} {s.StatusDescription}"))
