@@ -73,7 +73,7 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
         Assert.Equal(requestId, terminal.MessageId);
         await Eventually.UntilAsync(
             async () => (await env.RowAsync(requestId))?.EventPublishedAt is not null,
-            TimeSpan.FromSeconds(5),
+            TimeSpan.FromSeconds(15),
             "the sweeper to mark the event published");
         var sweeper = env.Submitter.Services.GetRequiredService<OutboxSweeper>();
         Assert.Equal(0, await sweeper.SweepOnceAsync(CancellationToken.None));

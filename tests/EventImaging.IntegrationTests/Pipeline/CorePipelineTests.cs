@@ -53,13 +53,21 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Equal(1, body.GetProperty("n").GetInt32());
         Assert.StartsWith($"{env.ReceiverUrl.AbsoluteUri}callbacks/evolink/", body.GetProperty("callback_url").GetString(), StringComparison.Ordinal);
 
+        // ImageSubmitted comes from the Submitter, the terminal event from the Receiver: nothing orders them.
+        await Eventually.UntilAsync(
+            () => Task.FromResult(env.Events.For(requestId).Any(e => e.Type == "ImageSubmitted")),
+            TimeSpan.FromSeconds(10),
+            "the submitted event");
         var submitted = Assert.Single(env.Events.For(requestId), e => e.Type == "ImageSubmitted");
         Assert.Equal(create.TaskId, submitted.Text("providerTaskId"));
         Assert.Equal(create.TaskId, terminal.Text("providerTaskId"));
 
-        var row = await env.RowAsync(requestId);
-        Assert.Equal(RequestState.Completed, row!.State);
-        Assert.NotNull(row.EventPublishedAt);
+        // The row is marked after the broker confirmed the event, so possibly after the subscriber had it.
+        await Eventually.UntilAsync(
+            async () => (await env.RowAsync(requestId))?.EventPublishedAt is not null,
+            TimeSpan.FromSeconds(10),
+            "the terminal event to be marked published");
+        Assert.Equal(RequestState.Completed, (await env.RowAsync(requestId))!.State);
         Assert.Single(env.Events.TerminalFor(requestId));
     }
 
@@ -94,7 +102,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.PublishJsonAsync(command);
         await Eventually.UntilAsync(
             () => Task.FromResult(env.Events.For(requestId).Any(e => e.Type == "ImageSubmitted")),
-            TimeSpan.FromSeconds(5),
+            TimeSpan.FromSeconds(10),
             "the submitted event");
 
         // A fourth, marked message proves the third was consumed before we count.

@@ -38,7 +38,8 @@ public sealed class PollingFallbackTests(RabbitMqFixture rabbitMq, PostgresFixtu
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            ["Polling:FirstPollGrace"] = "00:00:01",
+            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
+            ["Polling:FirstPollGrace"] = "00:00:03",
         });
         var ids = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToArray();
         foreach (var id in ids)
@@ -54,7 +55,7 @@ public sealed class PollingFallbackTests(RabbitMqFixture rabbitMq, PostgresFixtu
         // Past the first poll time of every task: a task still due would have been queried by now.
         var lastSubmitted = ids.Max(id => env.CreatesFor(id.ToString("N"))[0].ReceivedAt);
         await Eventually.UntilAsync(
-            () => Task.FromResult(DateTimeOffset.UtcNow > lastSubmitted.AddSeconds(3)),
+            () => Task.FromResult(DateTimeOffset.UtcNow > lastSubmitted.AddSeconds(5)),
             TimeSpan.FromSeconds(10),
             "the first poll time of every task to pass");
         Assert.All(ids, id => Assert.Equal(0, env.Simulator.GetStatusQueryCount(env.CreatesFor(id.ToString("N"))[0].TaskId!)));

@@ -28,8 +28,12 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
     [Fact]
     public async Task A_submitter_killed_mid_flight_and_restarted_still_ends_every_request_exactly_once()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
-        env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 1500, CreateLatencyMs = 100 });
+        // The in-process receiver writes every terminal transition here and does not crash: a publish lease longer
+        // than a writer's stall on a loaded machine keeps the sweeper from sending a second copy.
+        await using var env = await PipelineEnvironment.StartAsync(
+            rabbitMq, postgres, new Dictionary<string, string?> { ["Outbox:PublishLease"] = "00:00:20" }, inProcessSubmitter: false);
+        // Creates take a second, so some are still in flight when the kill lands however late the test thread runs.
+        env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 1500, CreateLatencyMs = 1000 });
         var settings = SubmitterSettings(env, env.ReceiverUrl);
         var ids = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToArray();
 

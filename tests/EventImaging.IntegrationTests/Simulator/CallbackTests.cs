@@ -63,8 +63,9 @@ public sealed class CallbackTests : IAsyncLifetime
 
         var times = documented.Receiver.For("timed").Select(d => d.At).ToList();
         Assert.Equal(3, times.Count);
-        Assert.InRange((times[1] - times[0]).TotalMilliseconds, 900, 1600);
-        Assert.InRange((times[2] - times[1]).TotalMilliseconds, 1900, 2600);
+        // 1 s then 2 s (not 2 then 4); the upper bounds leave room for a loaded machine's timers and HTTP.
+        Assert.InRange((times[1] - times[0]).TotalMilliseconds, 900, 1900);
+        Assert.InRange((times[2] - times[1]).TotalMilliseconds, 1900, 3500);
     }
 
     [Fact]

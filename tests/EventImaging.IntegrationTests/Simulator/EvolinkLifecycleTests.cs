@@ -15,7 +15,8 @@ public sealed class EvolinkLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task Task_moves_from_processing_to_completed_with_a_result_url_that_serves_a_png()
     {
-        var id = await host.CreateEvolinkAsync("a cat [sim:delay=600]");
+        // Long enough that polling catches the processing phase, however loaded the machine.
+        var id = await host.CreateEvolinkAsync("a cat [sim:delay=3000]");
 
         var running = await host.EvolinkWhenAsync(id, t => t.GetProperty("status").GetString() == "processing");
         Assert.InRange(running.GetProperty("progress").GetInt32(), 1, 99);

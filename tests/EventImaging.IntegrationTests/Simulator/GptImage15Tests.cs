@@ -81,7 +81,8 @@ public sealed class GptImage15Tests : IAsyncLifetime
     [Fact]
     public async Task Status_goes_to_success_with_a_response_array_and_documented_fields()
     {
-        var id = await host.CreateGptImage15Async("a cat [sim:delay=300]");
+        // Long enough that the first status query lands while the task runs, however loaded the machine.
+        var id = await host.CreateGptImage15Async("a cat [sim:delay=3000]");
 
         var running = await host.GptImage15StatusAsync(id);
         Assert.Contains(running.GetProperty("data").GetProperty("status").GetString(), RunningStatuses);

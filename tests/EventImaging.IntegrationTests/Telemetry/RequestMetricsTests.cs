@@ -32,7 +32,8 @@ public sealed class RequestMetricsTests(RabbitMqFixture rabbitMq, PostgresFixtur
 
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            ["Polling:FirstPollGrace"] = "00:00:01",
+            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
+            ["Polling:FirstPollGrace"] = "00:00:03",
         });
         var called = Guid.NewGuid();
         var polled = Guid.NewGuid();
@@ -45,6 +46,11 @@ public sealed class RequestMetricsTests(RabbitMqFixture rabbitMq, PostgresFixtur
             await env.Events.TerminalAsync(id);
         }
 
+        // The Submitter counts a submission; nothing orders that against the Receiver's terminal event.
+        await Eventually.UntilAsync(
+            () => Task.FromResult(measurements.Count(m => m.Instrument == "eventimaging.requests.submitted") >= 2),
+            TimeSpan.FromSeconds(10),
+            "both submissions to be counted");
         var all = measurements.ToArray();
         Assert.Contains(all, m => m.Instrument == "eventimaging.requests.completed" && m.Tags["completion_path"] == CompletionPaths.Callback && m.Tags["provider"] == "evolink" && m.Tags["model"] == "gpt-image-1.5");
         Assert.Contains(all, m => m.Instrument == "eventimaging.requests.completed" && m.Tags["completion_path"] == CompletionPaths.Poll);

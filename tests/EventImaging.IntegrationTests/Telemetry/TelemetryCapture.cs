@@ -17,16 +17,17 @@ namespace EventImaging.IntegrationTests.Telemetry;
 /// </summary>
 public sealed class TelemetryCapture
 {
-    private readonly List<Activity> spans = [];
+    // Each sink is written by the exporting thread while a test reads it: concurrent collections, not lists.
+    private readonly ConcurrentQueue<Activity> spans = new();
     private readonly ConcurrentQueue<string> logs = new();
-    private readonly List<Metric> metrics = [];
+    private readonly ConcurrentDictionary<string, bool> metricLabels = new();
     private readonly List<MeterProvider> meterProviders = [];
 
     /// <summary>Spans come from process-wide ActivitySources: attach them and the metrics to one service only.</summary>
     public void AttachSpansAndMetrics(WebApplicationBuilder builder)
     {
-        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(PipelineEnvironment.TestSource).AddInMemoryExporter(spans));
-        builder.Services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddInMemoryExporter(metrics));
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(PipelineEnvironment.TestSource).AddProcessor(new SpanSink(spans)));
+        builder.Services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddReader(new PeriodicExportingMetricReader(new MetricLabelSink(metricLabels))));
     }
 
     /// <summary>Log records are per service; production's levels (Information, Debug for EventImaging).</summary>
@@ -45,13 +46,7 @@ public sealed class TelemetryCapture
         }
     }
 
-    public IReadOnlyList<Activity> Spans()
-    {
-        lock (spans)
-        {
-            return [.. spans];
-        }
-    }
+    public IReadOnlyList<Activity> Spans() => [.. spans];
 
     public IReadOnlyList<string> LogLines() => [.. logs];
 
@@ -63,22 +58,39 @@ public sealed class TelemetryCapture
             provider.ForceFlush();
         }
 
-        var labels = new List<string>();
-        lock (metrics)
+        return [.. metricLabels.Keys];
+    }
+
+    /// <summary>Keeps every span as it ends.</summary>
+    private sealed class SpanSink(ConcurrentQueue<Activity> sink) : BaseProcessor<Activity>
+    {
+        public override void OnEnd(Activity data)
         {
-            foreach (var metric in metrics)
+            if (data.Recorded)
+            {
+                sink.Enqueue(data);
+            }
+        }
+    }
+
+    /// <summary>Keeps every metric point's labels as "name key=value", at each export.</summary>
+    private sealed class MetricLabelSink(ConcurrentDictionary<string, bool> sink) : BaseExporter<Metric>
+    {
+        public override ExportResult Export(in Batch<Metric> batch)
+        {
+            foreach (var metric in batch)
             {
                 foreach (ref readonly var point in metric.GetMetricPoints())
                 {
                     foreach (var tag in point.Tags)
                     {
-                        labels.Add($"{metric.Name} {tag.Key}={tag.Value}");
+                        sink.TryAdd($"{metric.Name} {tag.Key}={tag.Value}", true);
                     }
                 }
             }
-        }
 
-        return labels;
+            return ExportResult.Success;
+        }
     }
 
     /// <summary>Flattens each record at export time: message, attributes, scopes and exception.</summary>

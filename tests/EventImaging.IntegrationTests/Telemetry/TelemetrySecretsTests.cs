@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using EventImaging.Contracts;
 using EventImaging.IntegrationTests.Pipeline;
@@ -17,7 +18,8 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
         var telemetry = new TelemetryCapture();
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            ["Polling:FirstPollGrace"] = "00:00:01",
+            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
+            ["Polling:FirstPollGrace"] = "00:00:03",
             ["Operator:ApiKey"] = OperatorKey,
         }, telemetry: telemetry);
 
@@ -45,14 +47,18 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
         Assert.Equal(HttpStatusCode.OK, (await env.LookUpAsync(called, OperatorKey)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await env.LookUpAsync(called, OperatorKey + "x")).StatusCode);
 
-        // The callback and poll spans enclose their publishes, so they end, and are exported, after them.
+        // Spans are exported as they end: a callback or poll span after the publish it encloses, a server span after
+        // its response. Scan once the last of each has come.
+        bool Finished(string path, Guid id) =>
+            telemetry.Spans().Any(s => s.DisplayName == path && Equals(s.GetTagItem("eventimaging.request_id"), id.ToString()));
         await Eventually.UntilAsync(
             () => Task.FromResult(
                 telemetry.Spans().Count(s => s.DisplayName.Contains("ImageCompleted", StringComparison.Ordinal)) >= 2
-                && telemetry.Spans().Any(s => s.DisplayName == CompletionPaths.Callback)
-                && telemetry.Spans().Any(s => s.DisplayName == CompletionPaths.Poll)),
+                && Finished(CompletionPaths.Callback, called)
+                && Finished(CompletionPaths.Poll, polled)
+                && telemetry.Spans().Any(s => s.Kind == ActivityKind.Server && Equals(s.GetTagItem("http.response.status_code"), 401))),
             TimeSpan.FromSeconds(10),
-            "both ImageCompleted publish spans and the callback and poll spans around them to be exported");
+            "the spans of both completions and of the refused lookup to be exported");
 
         var spans = telemetry.Spans()
             .SelectMany(s => s.TagObjects.Select(t => $"{s.DisplayName} {t.Key}={t.Value}").Append($"{s.DisplayName} {s.StatusDescription}"))
