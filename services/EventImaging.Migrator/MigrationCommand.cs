@@ -21,10 +21,7 @@ public static partial class MigrationCommand
         var target = Describe(db);
         try
         {
-            var pending = db.Database.IsRelational() && !db.Database.IsSqlite()
-                ? (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList()
-                : [];
-            await LedgerSchema.ApplyAsync(db, cancellationToken);
+            var pending = await LedgerSchema.ApplyAsync(db, cancellationToken);
             if (pending.Count == 0)
             {
                 LogUpToDate(logger, target);

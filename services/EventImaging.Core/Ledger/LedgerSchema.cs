@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -21,22 +23,28 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
 
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<LedgerDbContext>();
-        await ApplyAsync(db, cancellationToken);
-        logger.LogInformation("Ledger schema is up to date ({Provider})", db.Database.ProviderName);
+        var applied = await ApplyAsync(db, cancellationToken);
+        logger.LogInformation("Ledger schema is up to date ({Provider}; {Applied} migration(s) applied now)", db.Database.ProviderName, applied.Count);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public static async Task ApplyAsync(LedgerDbContext db, CancellationToken cancellationToken)
+    /// <summary>Brings the schema up to date; returns the migrations this call found pending (none for SQLite).</summary>
+    public static async Task<IReadOnlyList<string>> ApplyAsync(LedgerDbContext db, CancellationToken cancellationToken)
     {
         if (db.Database.IsSqlite())
         {
             await db.Database.EnsureCreatedAsync(cancellationToken);
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            return [];
         }
-        else
-        {
-            await db.Database.MigrateAsync(cancellationToken);
-        }
+
+        // On a fresh database, EF Core reads the history table before creating it and logs the failed read as an
+        // error (dotnet/efcore#37328), which would greet every new deployment. Creating it first (CREATE TABLE IF
+        // NOT EXISTS, safe with concurrent migrators) leaves nothing to fail.
+        await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        await db.Database.MigrateAsync(cancellationToken);
+        return pending;
     }
 }

@@ -34,6 +34,13 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
         }
 
         using var span = RequestTracing.StartTransition(request.RequestId, request.State);
+        // A redelivered or republished command is the common duplicate: found here, it costs one read instead of a
+        // failed INSERT, which EF Core would log as an error. Two copies racing still meet the unique key below.
+        if (await ExistsAsync(request.RequestId, cancellationToken))
+        {
+            return span.Won(false);
+        }
+
         db.Requests.Add(request);
         try
         {

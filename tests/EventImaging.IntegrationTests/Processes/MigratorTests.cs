@@ -17,6 +17,8 @@ public sealed class MigratorTests(PostgresFixture postgres)
         var first = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", environment, Timeout);
         Assert.True(first.ExitCode == 0, first.Output);
         Assert.Contains("Applied 3 migration(s) to the ledger", first.Output, StringComparison.Ordinal);
+        // A fresh database is the normal case, not an error: EF Core's read of a missing history table stays unlogged.
+        Assert.DoesNotContain("Failed executing DbCommand", first.Output, StringComparison.Ordinal);
         Assert.Equal(3L, await ScalarAsync(ledger, "SELECT count(*) FROM \"__EFMigrationsHistory\""));
         Assert.Equal(0L, await ScalarAsync(ledger, "SELECT count(*) FROM image_requests"));
 
