@@ -13,12 +13,24 @@ namespace EventImaging.Core.Ledger;
 /// </summary>
 public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> outbox, TimeProvider clock)
 {
+    // The callback path's read, compiled once: EF Core otherwise re-walks the expression tree on every batch.
+    private static readonly Func<LedgerDbContext, Guid[], IAsyncEnumerable<ImageRequest>> FindMany =
+        EF.CompileAsyncQuery((LedgerDbContext db, Guid[] requestIds) => db.Requests.AsNoTracking().Where(r => requestIds.Contains(r.RequestId)));
+
     public Task<ImageRequest?> FindAsync(Guid requestId, CancellationToken cancellationToken) =>
         db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId, cancellationToken);
 
     /// <summary>The rows of <paramref name="requestIds"/> that exist, read in one statement.</summary>
-    public Task<List<ImageRequest>> FindManyAsync(IReadOnlyCollection<Guid> requestIds, CancellationToken cancellationToken) =>
-        db.Requests.AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).ToListAsync(cancellationToken);
+    public async Task<List<ImageRequest>> FindManyAsync(IReadOnlyCollection<Guid> requestIds, CancellationToken cancellationToken)
+    {
+        var rows = new List<ImageRequest>(requestIds.Count);
+        await foreach (var row in FindMany(db, [.. requestIds]).WithCancellation(cancellationToken))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
 
     /// <summary>Inserts the row unless one with the same request id exists; false for a duplicate.</summary>
     public async Task<bool> TryInsertAsync(ImageRequest request, CancellationToken cancellationToken)

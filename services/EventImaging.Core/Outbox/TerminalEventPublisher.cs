@@ -10,8 +10,11 @@ namespace EventImaging.Core.Outbox;
 /// <summary>
 /// Publishes a terminal row's event after the transition committed, then marks the row. The event's
 /// MessageId is the request id, so a republish (after a crash between publish and mark) is recognisable.
+/// Its callers (a callback, the poller, the sweeper) never run inside a consumed message, so it publishes through
+/// the bus itself: a scoped publish endpoint would have no consume context to link, and costs an execution
+/// context switch on every publish.
 /// </summary>
-public sealed class TerminalEventPublisher(IPublishEndpoint publisher, LedgerBatches ledger, ILogger<TerminalEventPublisher> logger)
+public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger, ILogger<TerminalEventPublisher> logger)
 {
     /// <summary>Publishes the outcome just written and marks it; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
     public Task<bool> PublishAsync(Guid requestId, TerminalOutcome outcome, CancellationToken cancellationToken) =>

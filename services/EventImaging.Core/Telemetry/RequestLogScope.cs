@@ -1,5 +1,5 @@
 using System.Collections;
-using System.Text;
+using System.Runtime.CompilerServices;
 using EventImaging.Core.Ledger;
 using Microsoft.Extensions.Logging;
 
@@ -18,6 +18,8 @@ public sealed class RequestLogScope(Guid requestId, string? provider, string? pr
         .. providerTaskId is null ? [] : new KeyValuePair<string, object?>[] { new("ProviderTaskId", providerTaskId) },
     ];
 
+    private string? text;
+
     public int Count => fields.Length;
 
     public KeyValuePair<string, object?> this[int index] => fields[index];
@@ -26,16 +28,21 @@ public sealed class RequestLogScope(Guid requestId, string? provider, string? pr
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    // The JSON console formatter asks for this once per line written in the scope.
-    public override string ToString()
+    // The JSON console formatter asks for this once per line written in the scope: formatted once, in one string.
+    public override string ToString() => text ??= Format();
+
+    private string Format()
     {
-        var text = new StringBuilder();
-        foreach (var (key, value) in fields)
+        var handler = new DefaultInterpolatedStringHandler(fields.Length * 2, fields.Length * 2);
+        for (var i = 0; i < fields.Length; i++)
         {
-            text.Append(text.Length == 0 ? "" : " ").Append(key).Append(':').Append(value);
+            handler.AppendLiteral(i == 0 ? "" : " ");
+            handler.AppendLiteral(fields[i].Key);
+            handler.AppendLiteral(":");
+            handler.AppendFormatted(fields[i].Value);
         }
 
-        return text.ToString();
+        return handler.ToStringAndClear();
     }
 }
 
