@@ -24,7 +24,14 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<LedgerDbContext>();
         var applied = await ApplyAsync(db, cancellationToken);
-        logger.LogInformation("Ledger schema is up to date ({Provider}; {Applied} migration(s) applied now)", db.Database.ProviderName, applied.Count);
+        if (applied.Count == 0)
+        {
+            logger.LogInformation("Ledger schema is up to date ({Provider})", db.Database.ProviderName);
+        }
+        else
+        {
+            logger.LogInformation("Ledger schema is up to date ({Provider}); applied {Migrations}", db.Database.ProviderName, string.Join(", ", applied));
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
