@@ -18,24 +18,40 @@ public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger,
 {
     /// <summary>Publishes the outcome just written and marks it; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
     public Task<bool> PublishAsync(Guid requestId, TerminalOutcome outcome, CancellationToken cancellationToken) =>
-        PublishAsync(requestId, outcome.EventType, () => outcome.Event, cancellationToken);
+        PublishAsync(requestId, outcome.EventType, outcome.Event, cancellationToken);
 
     /// <summary>Publishes a stored terminal row's event and marks it; false when there is none or the broker did not take it.</summary>
-    public Task<bool> PublishAsync(ImageRequest row, CancellationToken cancellationToken) =>
-        row is { EventType: { } eventType, EventJson: { } eventJson }
-            ? PublishAsync(row.RequestId, eventType, () => eventType switch
+    public Task<bool> PublishAsync(ImageRequest row, CancellationToken cancellationToken)
+    {
+        if (row is not { EventType: { } eventType, EventJson: { } eventJson })
+        {
+            return Task.FromResult(false);
+        }
+
+        object? message;
+        try
+        {
+            message = eventType switch
             {
                 nameof(ImageCompleted) => Deserialize<ImageCompleted>(eventJson),
                 nameof(ImageFailed) => Deserialize<ImageFailed>(eventJson),
                 _ => null,
-            }, cancellationToken)
-            : Task.FromResult(false);
+            };
+        }
+        catch (JsonException ex)
+        {
+            LogPublishFailed(ex, eventType, row.RequestId);
+            return Task.FromResult(false);
+        }
 
-    private async Task<bool> PublishAsync(Guid requestId, string eventType, Func<object?> message, CancellationToken cancellationToken)
+        return PublishAsync(row.RequestId, eventType, message, cancellationToken);
+    }
+
+    private async Task<bool> PublishAsync(Guid requestId, string eventType, object? message, CancellationToken cancellationToken)
     {
         try
         {
-            switch (message())
+            switch (message)
             {
                 case ImageCompleted completed:
                     await PublishAsync(completed, requestId, cancellationToken);
@@ -50,7 +66,7 @@ public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger,
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning(ex, "Publishing {EventType} for request {RequestId} failed; the outbox sweeper will retry", eventType, requestId);
+            LogPublishFailed(ex, eventType, requestId);
             return false;
         }
 
@@ -75,6 +91,9 @@ public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger,
             context.MessageId = requestId == Guid.Empty ? NewId.NextGuid() : MessageIds.Terminal(requestId);
             context.CorrelationId = requestId;
         }, cancellationToken);
+
+    private void LogPublishFailed(Exception exception, string eventType, Guid requestId) =>
+        logger.LogWarning(exception, "Publishing {EventType} for request {RequestId} failed; the outbox sweeper will retry", eventType, requestId);
 
     private static T Deserialize<T>(string json) =>
         JsonSerializer.Deserialize<T>(json, EventJson.Options) ?? throw new JsonException($"The stored {typeof(T).Name} is empty.");
