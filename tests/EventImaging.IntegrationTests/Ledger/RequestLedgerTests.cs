@@ -71,10 +71,8 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
 
         Assert.Equal("ImageCompleted", terminal.Type);
         Assert.Equal(requestId, terminal.MessageId);
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(requestId))?.EventPublishedAt is not null,
-            TimeSpan.FromSeconds(15),
-            "the sweeper to mark the event published");
+        // The sweeper publishes it and marks the row.
+        await env.MarkedPublishedAsync(requestId, TimeSpan.FromSeconds(15));
         var sweeper = env.Submitter.Services.GetRequiredService<OutboxSweeper>();
         Assert.Equal(0, await sweeper.SweepOnceAsync(CancellationToken.None));
         Assert.Single(env.Events.TerminalFor(requestId));

@@ -62,11 +62,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Equal(create.TaskId, submitted.Text("providerTaskId"));
         Assert.Equal(create.TaskId, terminal.Text("providerTaskId"));
 
-        // The row is marked after the broker confirmed the event, so possibly after the subscriber had it.
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(requestId))?.EventPublishedAt is not null,
-            TimeSpan.FromSeconds(10),
-            "the terminal event to be marked published");
+        await env.MarkedPublishedAsync(requestId);
         Assert.Equal(RequestState.Completed, (await env.RowAsync(requestId))!.State);
         Assert.Single(env.Events.TerminalFor(requestId));
     }
@@ -95,10 +91,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.PublishJsonAsync(command);
 
         await env.Events.TerminalAsync(requestId);
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(requestId))?.EventPublishedAt is not null,
-            TimeSpan.FromSeconds(10),
-            "the terminal event to be marked published");
+        await env.MarkedPublishedAsync(requestId);
         await env.PublishJsonAsync(command);
         await Eventually.UntilAsync(
             () => Task.FromResult(env.Events.For(requestId).Any(e => e.Type == "ImageSubmitted")),

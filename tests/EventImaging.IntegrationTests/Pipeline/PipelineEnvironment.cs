@@ -218,6 +218,16 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             TimeSpan.FromSeconds(15),
             $"request {requestId} to be submitted");
 
+    /// <summary>
+    /// Waits until the request's row is marked published. The mark follows the broker's confirmation, so a subscriber
+    /// can hold the event before it.
+    /// </summary>
+    public Task MarkedPublishedAsync(Guid requestId, TimeSpan? timeout = null) =>
+        Eventually.UntilAsync(
+            async () => (await RowAsync(requestId))?.EventPublishedAt is not null,
+            timeout ?? TimeSpan.FromSeconds(10),
+            $"request {requestId}'s event to be marked published");
+
     /// <summary>The callback token the provider was given for the request's single create call.</summary>
     public string CallbackTokenOf(Guid requestId)
     {

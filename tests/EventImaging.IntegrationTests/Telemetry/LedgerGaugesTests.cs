@@ -24,11 +24,7 @@ public sealed class LedgerGaugesTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.PublishJsonAsync(new { requestId = finished, prompt = $"Finishes {finished:N}" });
         await env.SubmittedAsync(running);
         await env.Events.TerminalAsync(finished);
-        // Its row is marked published after the broker confirmed the event, so possibly after the subscriber had it.
-        await Eventually.UntilAsync(
-            async () => (await env.RowAsync(finished))?.EventPublishedAt is not null,
-            TimeSpan.FromSeconds(10),
-            "the finished request's event to be marked published");
+        await env.MarkedPublishedAsync(finished);
 
         // A terminal row whose writer died before publishing: its event waits for the sweeper (lease 1 min here).
         await using (var scope = env.Receiver.Services.CreateAsyncScope())
