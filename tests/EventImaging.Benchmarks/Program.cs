@@ -8,6 +8,12 @@ if (args.Contains(BareHttpServer.Flag))
     return 0;
 }
 
+if (args.Contains(PlainReceiverServer.Flag))
+{
+    await PlainReceiverServer.RunAsync(args);
+    return 0;
+}
+
 BenchOptions options;
 try
 {

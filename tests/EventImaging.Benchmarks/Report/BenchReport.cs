@@ -55,7 +55,14 @@ internal sealed record CallbackResults(
     double MaxRate,
     List<LatencyPoint> OpenLoop,
     IReadOnlyDictionary<int, int> ErrorStatuses,
-    int DuplicateEvents);
+    int DuplicateEvents,
+    PlainReceiverResults? PlainReceiver = null);
+
+/// <summary>
+/// The same callbacks on a plain receiver (the receiver's libraries alone, one row read and one publish per POST): its
+/// maximum at the highest level, and its latency at half that maximum and at the receiver's half-maximum rate.
+/// </summary>
+internal sealed record PlainReceiverResults(RateLevel Max, LatencyPoint AtHalfOfItsMax, LatencyPoint AtReceiversHalf);
 
 internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target, CpuUse? CpuPerOperation);
 

@@ -33,6 +33,16 @@ internal static class Targets
                 + $"= {bound.Rate / floor.MassTransitMax:P0} of the raw MassTransit rate."));
         }
 
+        if (report.Callbacks is { PlainReceiver: { } plain } received)
+        {
+            var share = report.Baseline is { } b ? string.Create(CultureInfo.InvariantCulture, $" ({plain.Max.RatePerSecond / b.MassTransitMax:P0} of the raw MassTransit rate)") : "";
+            var loaded = report.Footprint.Where(f => f.Service == Sections.PlainReceiverServer.Name && f.Phase.StartsWith("under", StringComparison.Ordinal))
+                .Select(f => f.RssMB).DefaultIfEmpty(double.NaN).Max();
+            report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"The plain receiver (the same libraries, a row read and a publish per callback, nothing else) reached {plain.Max.RatePerSecond:F0}/s{share} against the receiver's {received.MaxRate:F0}/s; "
+                + $"p99 {plain.AtHalfOfItsMax.Latency.P99:F1} ms at half its maximum; {loaded:F0} MB resident at the receiver's half-maximum rate."));
+        }
+
         if (report.Callbacks?.ErrorStatuses.GetValueOrDefault(429) is > 0 and var limited)
         {
             report.Notes.Add($"{limited} callbacks were answered 429: the benchmark turns the per-source limit off (Callbacks:RateLimitPerSource=0); look for another limit in the way.");

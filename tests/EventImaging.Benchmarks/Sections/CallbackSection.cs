@@ -22,8 +22,26 @@ internal sealed class CallbackSection(BenchContext context)
     public async Task RunAsync()
     {
         context.Section("callback ingestion");
+        var (closed, open) = await ReceiverAsync();
+        var max = closed.Max(l => l.RatePerSecond);
+        var errors = new Dictionary<int, int>(context.Http.Errors);
+        var plain = await PlainReceiverAsync(max);
+        context.Report.Callbacks = new CallbackResults(
+            context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000").Length,
+            closed,
+            max,
+            open,
+            errors,
+            duplicates,
+            plain);
+    }
+
+    /// <summary>The WebhookReceiver warmed up, its maximum at each closed-loop level, then its latency at shares of that maximum.</summary>
+    private async Task<(List<RateLevel> Closed, List<LatencyPoint> Open)> ReceiverAsync()
+    {
         var options = context.Options;
         await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings());
+        var target = new Target(receiver, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
         await Task.Delay(TimeSpan.FromSeconds(2));
         context.Footprint(Service, "idle", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
 
@@ -32,7 +50,7 @@ internal sealed class CallbackSection(BenchContext context)
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
             var warmUp = await WarmUp.UntilSteadyAsync(
-                last => ClosedAsync(receiver, 64, options.Duration(5), (int)Math.Max(4_000, (last?.RatePerSecond ?? 0) * 2 * options.Duration(5).TotalSeconds)),
+                last => ClosedAsync(target, 64, options.Duration(5), (int)Math.Max(4_000, (last?.RatePerSecond ?? 0) * 2 * options.Duration(5).TotalSeconds)),
                 options.Duration(30),
                 options.Duration(60),
                 level => context.Log($"warm-up: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
@@ -44,7 +62,7 @@ internal sealed class CallbackSection(BenchContext context)
             {
                 var duration = options.Duration(5);
                 var capacity = (int)Math.Max(3_000, rate * 3 * duration.TotalSeconds);
-                var level = await ClosedAsync(receiver, concurrency, duration, capacity);
+                var level = await ClosedAsync(target, concurrency, duration, capacity);
                 closed.Add(level);
                 context.Log($"closed loop, {concurrency} in flight: {level.RatePerSecond:F0} callbacks/s ({level.Failed} failed); CPU µs per callback: {level.CpuPerOperation}");
             }
@@ -53,7 +71,7 @@ internal sealed class CallbackSection(BenchContext context)
             foreach (var fraction in options.Quick ? new[] { 0.5, 0.9 } : [0.25, 0.5, 0.75, 0.9])
             {
                 await using var atThisRate = new RssSampler(receiver.ProcessId);
-                var point = await OpenAsync(receiver.BaseUrl, fraction, fraction * max, options.Duration(8));
+                var point = await OpenAsync(target, fraction, fraction * max, options.Duration(8));
                 if (Math.Abs(fraction - 0.5) < 0.01)
                 {
                     context.Footprint(Service, $"under callback load: {point.OfferedRate:F0}/s, 50 % of max (max)", atThisRate.Max, receiver.ProcessId);
@@ -71,29 +89,60 @@ internal sealed class CallbackSection(BenchContext context)
 
         await Task.Delay(TimeSpan.FromSeconds(2));
         context.Footprint(Service, "idle after load", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
-        context.Report.Callbacks = new CallbackResults(
-            context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000").Length,
-            closed,
-            closed.Max(l => l.RatePerSecond),
-            open,
-            context.Http.Errors,
-            duplicates);
+        return (closed, open);
     }
 
-    private async Task<RateLevel> ClosedAsync(ServiceProcess receiver, int concurrency, TimeSpan duration, int capacity)
+    /// <summary>
+    /// The same load on <see cref="PlainReceiverServer"/>, the receiver's libraries without EventImaging's work, warmed
+    /// up alike: its maximum at the highest level, its latency at half of it, and its latency and memory at the rate the
+    /// receiver was held to at half of the receiver's maximum.
+    /// </summary>
+    private async Task<PlainReceiverResults> PlainReceiverAsync(double receiverMax)
+    {
+        var name = PlainReceiverServer.Name;
+        var settings = context.ServiceSettings();
+        settings["DOTNET_gcServer"] = "1";
+        await using var plain = await ServiceProcess.StartAssemblyAsync(typeof(PlainReceiverServer).Assembly.Location, settings, PlainReceiverServer.Flag);
+        var target = new Target(plain, (rows, i) => $"{PlainReceiverServer.RoutePrefix}{rows.Ids[i]}");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        context.Footprint(name, "idle (no request yet)", ProcessMemory.RssMB(plain.ProcessId), plain.ProcessId);
+        var options = context.Options;
+        await WarmUp.UntilSteadyAsync(
+            last => ClosedAsync(target, 64, options.Duration(5), (int)Math.Max(4_000, (last?.RatePerSecond ?? 0) * 2 * options.Duration(5).TotalSeconds)),
+            options.Duration(30),
+            options.Duration(60),
+            level => context.Log($"plain receiver warm-up: {level.RatePerSecond:F0}/s; CPU µs per callback: {level.CpuPerOperation}"));
+        var concurrency = BaselineSection.Levels(options).Max();
+        var max = await ClosedAsync(target, concurrency, options.Duration(5), (int)Math.Max(3_000, receiverMax * 6 * options.Duration(5).TotalSeconds));
+        context.Log($"plain receiver, {concurrency} in flight: {max.RatePerSecond:F0}/s; CPU µs per callback: {max.CpuPerOperation}");
+        var ownHalf = await OpenAsync(target, 0.5, 0.5 * max.RatePerSecond, options.Duration(8));
+        await using var underLoad = new RssSampler(plain.ProcessId);
+        var receiversHalf = await OpenAsync(target, 0.5 * receiverMax / max.RatePerSecond, 0.5 * receiverMax, options.Duration(8));
+        context.Footprint(name, $"under the receiver's 50 % load: {receiversHalf.OfferedRate:F0}/s (max)", underLoad.Max, plain.ProcessId);
+        foreach (var point in new[] { ownHalf, receiversHalf })
+        {
+            context.Log($"plain receiver at {point.OfferedRate:F0}/s: p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms ({point.Failed} failed, {point.Latency.Missing} missing)");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        context.Footprint(name, "idle after load", ProcessMemory.RssMB(plain.ProcessId), plain.ProcessId);
+        return new PlainReceiverResults(max, ownHalf, receiversHalf);
+    }
+
+    private async Task<RateLevel> ClosedAsync(Target target, int concurrency, TimeSpan duration, int capacity)
     {
         var (rows, tracker) = await PrepareAsync(capacity);
-        var cpu = new CpuMeter(receiver.ProcessId);
-        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, i => PostAsync(receiver.BaseUrl, rows, tracker, i, Stopwatch.GetTimestamp()));
+        var cpu = new CpuMeter(target.Process.ProcessId);
+        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, i => PostAsync(target, rows, tracker, i, Stopwatch.GetTimestamp()));
         await tracker.DrainAsync(window.Sent, DrainTimeout);
         duplicates += tracker.Duplicates;
         return BaselineSection.Level(concurrency, tracker, window, duration, cpu);
     }
 
-    private async Task<LatencyPoint> OpenAsync(Uri receiver, double fraction, double rate, TimeSpan duration)
+    private async Task<LatencyPoint> OpenAsync(Target target, double fraction, double rate, TimeSpan duration)
     {
         var (rows, tracker) = await PrepareAsync((int)(rate * duration.TotalSeconds) + 1);
-        var window = await LoadRunner.OpenLoopAsync(rate, duration, rows.Count, (i, due) => PostAsync(receiver, rows, tracker, i, due));
+        var window = await LoadRunner.OpenLoopAsync(rate, duration, rows.Count, (i, due) => PostAsync(target, rows, tracker, i, due));
         await tracker.DrainAsync(window.Sent, DrainTimeout);
         duplicates += tracker.Duplicates;
         // The first second (or 15 %) settles connection counts; latency is taken over the rest.
@@ -118,10 +167,10 @@ internal sealed class CallbackSection(BenchContext context)
         return (rows, tracker);
     }
 
-    private async Task PostAsync(Uri receiver, CallbackRows rows, CompletionTracker tracker, int i, long due)
+    private async Task PostAsync(Target target, CallbackRows rows, CompletionTracker tracker, int i, long due)
     {
         tracker.Started(i, due);
-        var url = new Uri(receiver, $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
+        var url = new Uri(target.Process.BaseUrl, target.Path(rows, i));
         tracker.Sent(i, Stopwatch.GetTimestamp());
         if (await context.Http.PostAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i])))
         {
@@ -132,4 +181,7 @@ internal sealed class CallbackSection(BenchContext context)
             tracker.Fail();
         }
     }
+
+    /// <summary>A process taking callbacks, and the path of row <c>i</c>'s callback on it.</summary>
+    private sealed record Target(ServiceProcess Process, Func<CallbackRows, int, string> Path);
 }
