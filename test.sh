@@ -37,7 +37,8 @@ fi
 target="${EVENTIMAGING_TEST_TARGET:-EventImaging.sln}"
 step "dotnet test $target -c Release $*"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+results="$(mktemp -d)"
+trap 'rm -rf "$log" "$results"' EXIT
 status=0
 dotnet test "$target" -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
 
@@ -48,5 +49,14 @@ if [ "$status" -ne 0 ]; then
     awk '/^  Failed /{ shown = 1; lines = 0 }
          shown && (/^  (Passed|Skipped) / || /^ *Standard Output Messages:/ || /^\{/ || lines > 40){ shown = 0 }
          shown { print; lines++ }' "$log"
+fi
+
+# The benchmark's smoke run (--quick, about 2 minutes): the README's benchmark command still works end to end, and under
+# load every callback was answered 200 and gave exactly one event, and every command was submitted (it exits 3
+# otherwise). Its report goes to a temporary directory; benchmarks/results keeps the last full run. Skipped, like the
+# deployment check, when the run is narrowed with dotnet test arguments.
+if [ "$#" -eq 0 ] && [ "$status" -eq 0 ]; then
+    step "benchmark smoke run: dotnet run -c Release --project tests/EventImaging.Benchmarks -- --quick"
+    dotnet run -c Release --project tests/EventImaging.Benchmarks -- --quick --results "$results" || status=$?
 fi
 exit "$status"

@@ -2,10 +2,16 @@ namespace EventImaging.Benchmarks;
 
 /// <summary>
 /// Command line: <c>--quick</c> for a smoke run; <c>--only a,b</c> to run some sections (baseline, callbacks, submission,
-/// polling, micro); <c>--render report.json</c> to write latest.md and the chart again from a saved report.
+/// polling, micro); <c>--render report.json</c> to write latest.md and the chart again from a saved report;
+/// <c>--results dir</c> to write the report somewhere else than <c>benchmarks/results</c> (a smoke run's).
 /// </summary>
-internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, string? Render = null)
+internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, string? Render = null, string? ResultsDirectory = null)
 {
+    private const string Usage = "[--quick] [--only baseline,callbacks,submission,polling,micro] [--render report.json] [--results dir]";
+
+    /// <summary>Where the report goes: <c>--results</c>, or <c>benchmarks/results</c> in the repository.</summary>
+    public string Results => ResultsDirectory ?? Infrastructure.RepositoryPaths.Results;
+
     public static readonly string[] AllSections = ["baseline", "callbacks", "submission", "polling", "micro"];
 
     public bool Runs(string section) => Sections.Contains(section);
@@ -17,6 +23,7 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, s
     {
         var quick = false;
         string? render = null;
+        string? results = null;
         IReadOnlySet<string> sections = new HashSet<string>(AllSections);
         for (var i = 0; i < args.Length; i++)
         {
@@ -28,6 +35,9 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, s
                 case "--render" when i + 1 < args.Length:
                     render = Path.GetFullPath(args[++i]);
                     break;
+                case "--results" when i + 1 < args.Length:
+                    results = Path.GetFullPath(args[++i]);
+                    break;
                 case "--only" when i + 1 < args.Length:
                     sections = new HashSet<string>(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                     var unknown = sections.Except(AllSections).ToArray();
@@ -38,10 +48,10 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, s
 
                     break;
                 default:
-                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: [--quick] [--only {string.Join(",", AllSections)}] [--render report.json]");
+                    throw new ArgumentException($"Unknown argument '{args[i]}'. Usage: {Usage}");
             }
         }
 
-        return new BenchOptions(quick, sections, render);
+        return new BenchOptions(quick, sections, render, results);
     }
 }

@@ -86,10 +86,16 @@ internal static class BenchmarkRun
 
         report.DurationSeconds = clock.Elapsed.TotalSeconds;
         Targets.Evaluate(report);
-        ReportWriter.Write(report, RepositoryPaths.Results);
+        ReportWriter.Write(report, options.Results);
         Console.WriteLine();
         Console.WriteLine(ReportWriter.Markdown(report));
-        Console.WriteLine($"Written to {Path.GetRelativePath(Environment.CurrentDirectory, RepositoryPaths.Results)}/latest.md, latest.json, latest.svg, latest.png ({report.DurationSeconds:F0} s).");
-        return 0;
+        Console.WriteLine($"Written to {Path.GetRelativePath(Environment.CurrentDirectory, options.Results)}/latest.md, latest.json, latest.svg, latest.png ({report.DurationSeconds:F0} s).");
+        var faults = Targets.Faults(report);
+        foreach (var fault in faults)
+        {
+            Console.Error.WriteLine($"Fault: {fault}");
+        }
+
+        return faults.Count == 0 ? 0 : 3;
     }
 }

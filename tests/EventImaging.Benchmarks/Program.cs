@@ -27,7 +27,7 @@ catch (ArgumentException ex)
 
 if (options.Render is { } saved)
 {
-    EventImaging.Benchmarks.Report.ReportWriter.Write(EventImaging.Benchmarks.Report.ReportWriter.Read(saved), EventImaging.Benchmarks.Infrastructure.RepositoryPaths.Results);
+    EventImaging.Benchmarks.Report.ReportWriter.Write(EventImaging.Benchmarks.Report.ReportWriter.Read(saved), options.Results);
     return 0;
 }
 

@@ -101,4 +101,39 @@ internal static class Targets
                 loaded <= RssMB));
         }
     }
+
+    /// <summary>
+    /// What the run saw go wrong, apart from speed: a callback not answered 200, an event that never came or came twice,
+    /// a command left unsubmitted. Any of these is a fault, not a figure; the run exits non-zero with them.
+    /// </summary>
+    public static List<string> Faults(BenchReport report)
+    {
+        var faults = new List<string>();
+        if (report.Callbacks is { } callbacks)
+        {
+            var failed = callbacks.ClosedLoop.Sum(l => l.Failed) + callbacks.OpenLoop.Sum(p => p.Failed);
+            var missing = callbacks.OpenLoop.Sum(p => p.Latency.Missing);
+            if (failed > 0)
+            {
+                faults.Add($"{failed} callbacks were not answered 200 ({string.Join(", ", callbacks.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}; 0 = no answer).");
+            }
+
+            if (missing > 0)
+            {
+                faults.Add($"{missing} callbacks answered 200 had no ImageCompleted within the drain timeout.");
+            }
+
+            if (callbacks.DuplicateEvents > 0)
+            {
+                faults.Add($"{callbacks.DuplicateEvents} ImageCompleted events arrived twice for the same request.");
+            }
+        }
+
+        foreach (var submission in report.Submission.Where(s => s.Submitted != s.Commands))
+        {
+            faults.Add($"{submission.Commands - submission.Submitted} of {submission.Commands} commands were not submitted (create latency {submission.CreateLatencyMs} ms, ConcurrentSubmissions {submission.Concurrency}).");
+        }
+
+        return faults;
+    }
 }
