@@ -86,11 +86,12 @@ internal static class BenchmarkRun
 
         report.DurationSeconds = clock.Elapsed.TotalSeconds;
         Targets.Evaluate(report);
+        var faults = Targets.Faults(report);
+        report.Notes.AddRange(faults.Select(fault => $"**Fault:** {fault}"));
         ReportWriter.Write(report, options.Results);
         Console.WriteLine();
         Console.WriteLine(ReportWriter.Markdown(report));
         Console.WriteLine($"Written to {Path.GetRelativePath(Environment.CurrentDirectory, options.Results)}/latest.md, latest.json, latest.svg, latest.png ({report.DurationSeconds:F0} s).");
-        var faults = Targets.Faults(report);
         foreach (var fault in faults)
         {
             Console.Error.WriteLine($"Fault: {fault}");

@@ -42,8 +42,8 @@ internal sealed class CpuMeter(int? servicePid)
 
             switch (Command(pid))
             {
-                // A PostgreSQL backend that ends during a measurement takes its CPU time out of the live processes'
-                // sum; once reaped, that time is in its parent's children's time, so the sum stays whole.
+                // A PostgreSQL backend (or a RabbitMQ helper) that ends during a measurement takes its CPU time out of
+                // the live processes' sum; once reaped, that time is in its parent's children's time, so the sum stays whole.
                 case "postgres":
                     postgres += ProcessSeconds(pid, withReapedChildren: true);
                     break;

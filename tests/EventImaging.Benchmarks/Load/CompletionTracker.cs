@@ -28,6 +28,24 @@ internal sealed class CompletionTracker(int capacity)
     /// <summary>Operations that failed outright (a non-200 answer, a refused connection): they never complete.</summary>
     public int Failed => Volatile.Read(ref failedCount);
 
+    /// <summary>Operations the service answered that never completed: for a callback, a 200 whose event never came.</summary>
+    public int AnsweredNotCompleted
+    {
+        get
+        {
+            var count = 0;
+            for (var i = 0; i < capacity; i++)
+            {
+                if (Volatile.Read(ref answered[i]) != 0 && Volatile.Read(ref completed[i]) == 0)
+                {
+                    count++;
+                }
+            }
+
+            return count;
+        }
+    }
+
     public void Started(int index, long timestamp) => started[index] = timestamp;
 
     /// <summary>When the request actually left (for an open loop, later than it was due when the sender lags).</summary>

@@ -49,6 +49,10 @@ internal sealed record BaselineResults(int MessageJsonBytes, List<RateLevel> Mas
 /// <paramref name="CompletedPerSecond"/>: events consumed in each second of the run (a stall or a collapse shows there).
 internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency, int[] CompletedPerSecond, LatencyStages? Stages = null);
 
+/// <summary>
+/// The receiver's callback runs; <paramref name="DuplicateEvents"/> and <paramref name="LostEvents"/> (answered 200, no
+/// event within the drain timeout) over every run of the section, warm-up included.
+/// </summary>
 internal sealed record CallbackResults(
     int BodyBytes,
     List<RateLevel> ClosedLoop,
@@ -56,13 +60,14 @@ internal sealed record CallbackResults(
     List<LatencyPoint> OpenLoop,
     IReadOnlyDictionary<int, int> ErrorStatuses,
     int DuplicateEvents,
+    int LostEvents = 0,
     PlainReceiverResults? PlainReceiver = null);
 
 /// <summary>
 /// The same callbacks on a plain receiver (the receiver's libraries alone, one row read and one publish per POST): its
 /// maximum at the highest level, and its latency at half that maximum and at the receiver's half-maximum rate.
 /// </summary>
-internal sealed record PlainReceiverResults(RateLevel Max, LatencyPoint AtHalfOfItsMax, LatencyPoint AtReceiversHalf);
+internal sealed record PlainReceiverResults(RateLevel Max, LatencyPoint AtHalfOfItsMax, LatencyPoint AtReceiversHalf, int DuplicateEvents, int LostEvents);
 
 internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target, CpuUse? CpuPerOperation);
 

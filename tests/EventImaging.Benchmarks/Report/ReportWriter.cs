@@ -99,20 +99,24 @@ internal static partial class ReportWriter
             if (callbacks.PlainReceiver is { } plain)
             {
                 md.AppendLine("A plain receiver on the same libraries (Kestrel, MassTransit on RabbitMQ, EF Core on Npgsql; its own process, warmed up alike): each POST reads the body, reads the row by key through EF Core and publishes an `ImageCompleted` of the same size; no token, no write, no group commit, no log line, no telemetry:").AppendLine();
-                Table(md, ["", "rate/s", "failed", "p50 ms", "p95 ms", "p99 ms", "max ms", CpuHeader],
+                Table(md, ["", "rate/s", "sent", "failed", "missing", "p50 ms", "p95 ms", "p99 ms", "max ms", CpuHeader],
                 [
-                    [Invariant($"maximum, {plain.Max.Concurrency} in flight"), Num(plain.Max.RatePerSecond), Num(plain.Max.Failed), "", "", "", "", Cpu(plain.Max.CpuPerOperation)],
-                    .. new[] { ("open loop at 50 % of its maximum", plain.AtHalfOfItsMax), ("open loop at the receiver's 50 % rate", plain.AtReceiversHalf) }.Select(p => new[]
+                    [Invariant($"maximum, {plain.Max.Concurrency} in flight"), Num(plain.Max.RatePerSecond), Num(plain.Max.Sent), Num(plain.Max.Failed), "", "", "", "", "", Cpu(plain.Max.CpuPerOperation)],
+                    .. new[] { (Name: "open loop at 50 % of its maximum", Point: plain.AtHalfOfItsMax), (Name: "open loop at the receiver's 50 % rate", Point: plain.AtReceiversHalf) }.Select(p => new[]
                     {
-                        p.Item1, Num(p.Item2.OfferedRate), Num(p.Item2.Failed), Ms(p.Item2.Latency.P50), Ms(p.Item2.Latency.P95), Ms(p.Item2.Latency.P99), Ms(p.Item2.Latency.Max), "",
+                        p.Name, Num(p.Point.OfferedRate), Num(p.Point.Sent), Num(p.Point.Failed), Num(p.Point.Latency.Missing), Ms(p.Point.Latency.P50), Ms(p.Point.Latency.P95), Ms(p.Point.Latency.P99), Ms(p.Point.Latency.Max), "",
                     }),
                 ]);
+                if (plain.DuplicateEvents > 0 || plain.LostEvents > 0)
+                {
+                    md.AppendLine($"The plain receiver's events: {plain.LostEvents} never came after a 200, {plain.DuplicateEvents} came twice.").AppendLine();
+                }
             }
 
             md.AppendLine("![callback latency vs rate](latest.svg)").AppendLine();
-            if (callbacks.ErrorStatuses.Count > 0 || callbacks.DuplicateEvents > 0)
+            if (callbacks.ErrorStatuses.Count > 0 || callbacks.DuplicateEvents > 0 || callbacks.LostEvents > 0)
             {
-                md.AppendLine($"Answers other than 200 (0 = no answer): {string.Join(", ", callbacks.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}; duplicate events: {callbacks.DuplicateEvents}.").AppendLine();
+                md.AppendLine($"Answers other than 200 (0 = no answer): {string.Join(", ", callbacks.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}; duplicate events: {callbacks.DuplicateEvents}; 200s without an event: {callbacks.LostEvents}.").AppendLine();
             }
         }
 

@@ -112,15 +112,14 @@ internal static class Targets
         if (report.Callbacks is { } callbacks)
         {
             var failed = callbacks.ClosedLoop.Sum(l => l.Failed) + callbacks.OpenLoop.Sum(p => p.Failed);
-            var missing = callbacks.OpenLoop.Sum(p => p.Latency.Missing);
             if (failed > 0)
             {
-                faults.Add($"{failed} callbacks were not answered 200 ({string.Join(", ", callbacks.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}; 0 = no answer).");
+                faults.Add($"{failed} callbacks were not answered 200 (by status, 0 = no answer: {string.Join(", ", callbacks.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}).");
             }
 
-            if (missing > 0)
+            if (callbacks.LostEvents > 0)
             {
-                faults.Add($"{missing} callbacks answered 200 had no ImageCompleted within the drain timeout.");
+                faults.Add($"{callbacks.LostEvents} callbacks answered 200 had no ImageCompleted within the drain timeout.");
             }
 
             if (callbacks.DuplicateEvents > 0)

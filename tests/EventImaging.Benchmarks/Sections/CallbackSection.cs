@@ -10,21 +10,21 @@ namespace EventImaging.Benchmarks.Sections;
 /// <summary>
 /// Callback ingestion through the WebhookReceiver, run as its own process: valid callbacks (tokens minted by the real
 /// CallbackTokens, rows waiting in <c>submitted</c>, the simulator's evolink body) → ImageCompleted consumed by the
-/// benchmark's subscriber. First the maximum rate (closed loop), then latency at fractions of it (open loop).
+/// benchmark's subscriber. First the maximum rate (closed loop), then latency at fractions of it (open loop); then the
+/// same load on <see cref="PlainReceiverServer"/>, the receiver's libraries alone, for reference.
 /// </summary>
 internal sealed class CallbackSection(BenchContext context)
 {
     private const string Service = "EventImaging.WebhookReceiver";
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
 
-    private int duplicates;
-
     public async Task RunAsync()
     {
         context.Section("callback ingestion");
-        var (closed, open) = await ReceiverAsync();
+        context.Http.ResetErrors();
+        var (receiver, closed, open) = await ReceiverAsync();
         var max = closed.Max(l => l.RatePerSecond);
-        var errors = new Dictionary<int, int>(context.Http.Errors);
+        var errors = context.Http.Errors;
         var plain = await PlainReceiverAsync(max);
         context.Report.Callbacks = new CallbackResults(
             context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000").Length,
@@ -32,12 +32,13 @@ internal sealed class CallbackSection(BenchContext context)
             max,
             open,
             errors,
-            duplicates,
+            receiver.Duplicates,
+            receiver.Lost,
             plain);
     }
 
     /// <summary>The WebhookReceiver warmed up, its maximum at each closed-loop level, then its latency at shares of that maximum.</summary>
-    private async Task<(List<RateLevel> Closed, List<LatencyPoint> Open)> ReceiverAsync()
+    private async Task<(Target Receiver, List<RateLevel> Closed, List<LatencyPoint> Open)> ReceiverAsync()
     {
         var options = context.Options;
         await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings());
@@ -49,20 +50,14 @@ internal sealed class CallbackSection(BenchContext context)
         var open = new List<LatencyPoint>();
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
-            var warmUp = await WarmUp.UntilSteadyAsync(
-                last => ClosedAsync(target, 64, options.Duration(5), (int)Math.Max(4_000, (last?.RatePerSecond ?? 0) * 2 * options.Duration(5).TotalSeconds)),
-                options.Duration(30),
-                options.Duration(60),
-                level => context.Log($"warm-up: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
+            var warmUp = await WarmUpAsync(target, "warm-up");
             context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled: "
                 + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
             var rate = warmUp[^1].RatePerSecond;
 
             foreach (var concurrency in BaselineSection.Levels(options))
             {
-                var duration = options.Duration(5);
-                var capacity = (int)Math.Max(3_000, rate * 3 * duration.TotalSeconds);
-                var level = await ClosedAsync(target, concurrency, duration, capacity);
+                var level = await ClosedAsync(target, concurrency, options.Duration(5), rate);
                 closed.Add(level);
                 context.Log($"closed loop, {concurrency} in flight: {level.RatePerSecond:F0} callbacks/s ({level.Failed} failed); CPU µs per callback: {level.CpuPerOperation}");
             }
@@ -89,31 +84,31 @@ internal sealed class CallbackSection(BenchContext context)
 
         await Task.Delay(TimeSpan.FromSeconds(2));
         context.Footprint(Service, "idle after load", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
-        return (closed, open);
+        return (target, closed, open);
     }
 
     /// <summary>
-    /// The same load on <see cref="PlainReceiverServer"/>, the receiver's libraries without EventImaging's work, warmed
-    /// up alike: its maximum at the highest level, its latency at half of it, and its latency and memory at the rate the
-    /// receiver was held to at half of the receiver's maximum.
+    /// The same load on <see cref="PlainReceiverServer"/>, the receiver's libraries without EventImaging's work, run and
+    /// warmed up alike: its maximum at the highest level, its latency at half of it, and its latency and memory at the
+    /// rate the receiver was held to at half of the receiver's maximum.
     /// </summary>
     private async Task<PlainReceiverResults> PlainReceiverAsync(double receiverMax)
     {
         var name = PlainReceiverServer.Name;
+        var options = context.Options;
+        // The runtime settings the services have (Server GC, set by the Web SDK; no spinning thread-pool workers, from
+        // services/Directory.Build.props) unless EVENTIMAGING_BENCH_SERVICE_ENV says otherwise.
         var settings = context.ServiceSettings();
-        settings["DOTNET_gcServer"] = "1";
+        settings.TryAdd("DOTNET_gcServer", "1");
+        settings.TryAdd("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0");
         await using var plain = await ServiceProcess.StartAssemblyAsync(typeof(PlainReceiverServer).Assembly.Location, settings, PlainReceiverServer.Flag);
         var target = new Target(plain, (rows, i) => $"{PlainReceiverServer.RoutePrefix}{rows.Ids[i]}");
         await Task.Delay(TimeSpan.FromSeconds(2));
         context.Footprint(name, "idle (no request yet)", ProcessMemory.RssMB(plain.ProcessId), plain.ProcessId);
-        var options = context.Options;
-        await WarmUp.UntilSteadyAsync(
-            last => ClosedAsync(target, 64, options.Duration(5), (int)Math.Max(4_000, (last?.RatePerSecond ?? 0) * 2 * options.Duration(5).TotalSeconds)),
-            options.Duration(30),
-            options.Duration(60),
-            level => context.Log($"plain receiver warm-up: {level.RatePerSecond:F0}/s; CPU µs per callback: {level.CpuPerOperation}"));
+
+        var warmUp = await WarmUpAsync(target, "plain receiver warm-up");
         var concurrency = BaselineSection.Levels(options).Max();
-        var max = await ClosedAsync(target, concurrency, options.Duration(5), (int)Math.Max(3_000, receiverMax * 6 * options.Duration(5).TotalSeconds));
+        var max = await ClosedAsync(target, concurrency, options.Duration(5), warmUp[^1].RatePerSecond);
         context.Log($"plain receiver, {concurrency} in flight: {max.RatePerSecond:F0}/s; CPU µs per callback: {max.CpuPerOperation}");
         var ownHalf = await OpenAsync(target, 0.5, 0.5 * max.RatePerSecond, options.Duration(8));
         await using var underLoad = new RssSampler(plain.ProcessId);
@@ -126,16 +121,32 @@ internal sealed class CallbackSection(BenchContext context)
 
         await Task.Delay(TimeSpan.FromSeconds(2));
         context.Footprint(name, "idle after load", ProcessMemory.RssMB(plain.ProcessId), plain.ProcessId);
-        return new PlainReceiverResults(max, ownHalf, receiversHalf);
+        return new PlainReceiverResults(max, ownHalf, receiversHalf, target.Duplicates, target.Lost);
     }
 
-    private async Task<RateLevel> ClosedAsync(Target target, int concurrency, TimeSpan duration, int capacity)
+    /// <summary>Closed-loop runs of 64 in flight until the process's CPU per callback settles (see <see cref="WarmUp"/>).</summary>
+    private Task<List<RateLevel>> WarmUpAsync(Target target, string label)
     {
-        var (rows, tracker) = await PrepareAsync(capacity);
+        var duration = context.Options.Duration(5);
+        return WarmUp.UntilSteadyAsync(
+            // Rows for twice the last chunk's rate.
+            last => ClosedAsync(target, 64, duration, (last?.RatePerSecond ?? 1_500) * 2 / 3),
+            context.Options.Duration(30),
+            context.Options.Duration(60),
+            level => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
+    }
+
+    /// <summary>
+    /// <paramref name="concurrency"/> callbacks in flight for <paramref name="duration"/>, on rows for three times
+    /// <paramref name="expectedRate"/> (at least 3,000), so the run never runs out of them.
+    /// </summary>
+    private async Task<RateLevel> ClosedAsync(Target target, int concurrency, TimeSpan duration, double expectedRate)
+    {
+        var (rows, tracker) = await PrepareAsync((int)Math.Max(3_000, expectedRate * 3 * duration.TotalSeconds));
         var cpu = new CpuMeter(target.Process.ProcessId);
         var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, i => PostAsync(target, rows, tracker, i, Stopwatch.GetTimestamp()));
         await tracker.DrainAsync(window.Sent, DrainTimeout);
-        duplicates += tracker.Duplicates;
+        target.Count(tracker);
         return BaselineSection.Level(concurrency, tracker, window, duration, cpu);
     }
 
@@ -144,7 +155,7 @@ internal sealed class CallbackSection(BenchContext context)
         var (rows, tracker) = await PrepareAsync((int)(rate * duration.TotalSeconds) + 1);
         var window = await LoadRunner.OpenLoopAsync(rate, duration, rows.Count, (i, due) => PostAsync(target, rows, tracker, i, due));
         await tracker.DrainAsync(window.Sent, DrainTimeout);
-        duplicates += tracker.Duplicates;
+        target.Count(tracker);
         // The first second (or 15 %) settles connection counts; latency is taken over the rest.
         var settled = window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(Math.Min(1, duration.TotalSeconds * 0.15)));
         var perSecond = Enumerable.Range(0, (int)Math.Ceiling(duration.TotalSeconds))
@@ -170,7 +181,7 @@ internal sealed class CallbackSection(BenchContext context)
     private async Task PostAsync(Target target, CallbackRows rows, CompletionTracker tracker, int i, long due)
     {
         tracker.Started(i, due);
-        var url = new Uri(target.Process.BaseUrl, target.Path(rows, i));
+        var url = new Uri(target.Process.BaseUrl, target.PathOf(rows, i));
         tracker.Sent(i, Stopwatch.GetTimestamp());
         if (await context.Http.PostAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i])))
         {
@@ -182,6 +193,23 @@ internal sealed class CallbackSection(BenchContext context)
         }
     }
 
-    /// <summary>A process taking callbacks, and the path of row <c>i</c>'s callback on it.</summary>
-    private sealed record Target(ServiceProcess Process, Func<CallbackRows, int, string> Path);
+    /// <summary>A process taking callbacks, the path of row <c>i</c>'s callback on it, and what went wrong over every run against it.</summary>
+    private sealed class Target(ServiceProcess process, Func<CallbackRows, int, string> path)
+    {
+        public ServiceProcess Process => process;
+
+        /// <summary>Events that arrived a second time.</summary>
+        public int Duplicates { get; private set; }
+
+        /// <summary>Callbacks answered 200 whose event never arrived (within the drain timeout).</summary>
+        public int Lost { get; private set; }
+
+        public string PathOf(CallbackRows rows, int i) => path(rows, i);
+
+        public void Count(CompletionTracker tracker)
+        {
+            Duplicates += tracker.Duplicates;
+            Lost += tracker.AnsweredNotCompleted;
+        }
+    }
 }
