@@ -77,6 +77,16 @@ internal sealed class BenchContext(
         Log($"{service} RSS {phase}: {rss:F0} MB {breakdown}");
     }
 
+    /// <summary>
+    /// Records a process's resident memory once it has been left alone for two seconds: its idle figure, after
+    /// start-up or after a load, without the last request's garbage or the start-up's last allocations.
+    /// </summary>
+    public async Task IdleFootprintAsync(string service, string phase, int pid)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Footprint(service, phase, ProcessMemory.RssMB(pid), pid);
+    }
+
     public void Log(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
     public void Section(string name)

@@ -43,8 +43,7 @@ internal sealed class CallbackSection(BenchContext context)
         var options = context.Options;
         await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings());
         var target = new Target(receiver, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        context.Footprint(Service, "idle", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
+        await context.IdleFootprintAsync(Service, "idle", receiver.ProcessId);
 
         var closed = new List<RateLevel>();
         var open = new List<LatencyPoint>();
@@ -82,8 +81,7 @@ internal sealed class CallbackSection(BenchContext context)
             context.Footprint(Service, "peak over the whole section (saturation included)", underLoad.Max);
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        context.Footprint(Service, "idle after load", ProcessMemory.RssMB(receiver.ProcessId), receiver.ProcessId);
+        await context.IdleFootprintAsync(Service, "idle after load", receiver.ProcessId);
         return (target, closed, open);
     }
 
@@ -103,8 +101,7 @@ internal sealed class CallbackSection(BenchContext context)
         settings.TryAdd("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0");
         await using var plain = await ServiceProcess.StartAssemblyAsync(typeof(PlainReceiverServer).Assembly.Location, settings, PlainReceiverServer.Flag);
         var target = new Target(plain, (rows, i) => $"{PlainReceiverServer.RoutePrefix}{rows.Ids[i]}");
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        context.Footprint(name, "idle (no request yet)", ProcessMemory.RssMB(plain.ProcessId), plain.ProcessId);
+        await context.IdleFootprintAsync(name, "idle (no request yet)", plain.ProcessId);
 
         var warmUp = await WarmUpAsync(target, "plain receiver warm-up");
         var concurrency = BaselineSection.Levels(options).Max();
@@ -119,8 +116,7 @@ internal sealed class CallbackSection(BenchContext context)
             context.Log($"plain receiver at {point.OfferedRate:F0}/s: p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms ({point.Failed} failed, {point.Latency.Missing} missing)");
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        context.Footprint(name, "idle after load", ProcessMemory.RssMB(plain.ProcessId), plain.ProcessId);
+        await context.IdleFootprintAsync(name, "idle after load", plain.ProcessId);
         return new PlainReceiverResults(max, ownHalf, receiversHalf, target.Duplicates, target.Lost);
     }
 

@@ -30,8 +30,7 @@ internal sealed class SubmissionSection(BenchContext context)
                 await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency));
                 if (concurrency == 8)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(2));
-                    context.Footprint(Service, "idle", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
+                    await context.IdleFootprintAsync(Service, "idle", submitter.ProcessId);
                 }
 
                 await using var rss = new RssSampler(submitter.ProcessId);
