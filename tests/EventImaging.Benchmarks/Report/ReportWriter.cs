@@ -98,7 +98,7 @@ internal static partial class ReportWriter
 
             if (callbacks.PlainReceiver is { } plain)
             {
-                md.AppendLine("A plain receiver on the same libraries (Kestrel, MassTransit on RabbitMQ, EF Core on Npgsql; its own process, warmed up alike): each POST reads the body, reads the row by key through EF Core and publishes an `ImageCompleted` of the same size; no token, no write, no group commit, no log line, no telemetry:").AppendLine();
+                md.AppendLine("A plain receiver on the same libraries (Kestrel, MassTransit on RabbitMQ, EF Core on Npgsql; its own process, warmed up alike): each POST reads the body, reads the row by key through EF Core and publishes an `ImageCompleted` with the same fields; no token, no write, no group commit, no log line, no telemetry:").AppendLine();
                 Table(md, ["", "rate/s", "sent", "failed", "missing", "p50 ms", "p95 ms", "p99 ms", "max ms", CpuHeader],
                 [
                     [Invariant($"maximum, {plain.Max.Concurrency} in flight"), Num(plain.Max.RatePerSecond), Num(plain.Max.Sent), Num(plain.Max.Failed), "", "", "", "", "", Cpu(plain.Max.CpuPerOperation)],

@@ -14,8 +14,8 @@ namespace EventImaging.Benchmarks.Sections;
 /// <summary>
 /// A plain receiver: the WebhookReceiver's libraries (Kestrel, MassTransit on RabbitMQ, EF Core on Npgsql, through the
 /// product's DbContext registration) and none of EventImaging's own work: no token, no write, no group commit, no log
-/// line, no telemetry. Each POST reads its body, reads the ledger row by key and publishes an ImageCompleted as large
-/// as the receiver's. It runs as its own process (this program started with <see cref="Flag"/>), as the receiver does,
+/// line, no telemetry. Each POST reads its body, reads the ledger row by key and publishes an ImageCompleted with the
+/// receiver's fields. It runs as its own process (this program started with <see cref="Flag"/>), as the receiver does,
 /// to show what these libraries alone take in memory once they have served requests, and what they do when used
 /// one request at a time.
 /// </summary>
@@ -56,7 +56,7 @@ internal static class PlainReceiverServer
         await app.RunAsync();
     }
 
-    /// <summary>The fields and lengths of the receiver's event for a simulator task.</summary>
+    /// <summary>The fields of the receiver's event for a simulator task.</summary>
     private static ImageCompleted Completed(ImageRequest row) => new()
     {
         RequestId = row.RequestId,
