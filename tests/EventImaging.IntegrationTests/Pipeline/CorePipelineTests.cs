@@ -53,11 +53,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Equal(1, body.GetProperty("n").GetInt32());
         Assert.StartsWith($"{env.ReceiverUrl.AbsoluteUri}callbacks/evolink/", body.GetProperty("callback_url").GetString(), StringComparison.Ordinal);
 
-        // ImageSubmitted comes from the Submitter, the terminal event from the Receiver: nothing orders them.
-        await Eventually.UntilAsync(
-            () => Task.FromResult(env.Events.For(requestId).Any(e => e.Type == "ImageSubmitted")),
-            TimeSpan.FromSeconds(10),
-            "the submitted event");
+        await env.Events.SubmittedAsync(requestId);
         var submitted = Assert.Single(env.Events.For(requestId), e => e.Type == "ImageSubmitted");
         Assert.Equal(create.TaskId, submitted.Text("providerTaskId"));
         Assert.Equal(create.TaskId, terminal.Text("providerTaskId"));
@@ -93,10 +89,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.Events.TerminalAsync(requestId);
         await env.MarkedPublishedAsync(requestId);
         await env.PublishJsonAsync(command);
-        await Eventually.UntilAsync(
-            () => Task.FromResult(env.Events.For(requestId).Any(e => e.Type == "ImageSubmitted")),
-            TimeSpan.FromSeconds(10),
-            "the submitted event");
+        await env.Events.SubmittedAsync(requestId);
 
         // A fourth, marked message proves the third was consumed before we count.
         var probe = Guid.NewGuid();

@@ -71,6 +71,19 @@ public sealed class EventCollector : IAsyncDisposable
         return TerminalFor(requestId)[0];
     }
 
+    /// <summary>
+    /// Waits for the request's ImageSubmitted. It comes from the Submitter and the terminal event from the Receiver, so
+    /// nothing orders the two: a test that has the terminal event waits for this one too.
+    /// </summary>
+    public async Task<CollectedEvent> SubmittedAsync(Guid requestId, TimeSpan? timeout = null)
+    {
+        await Eventually.UntilAsync(
+            () => Task.FromResult(For(requestId).Any(e => e.Type == "ImageSubmitted")),
+            timeout ?? TimeSpan.FromSeconds(10),
+            $"the submitted event of request {requestId}");
+        return For(requestId).First(e => e.Type == "ImageSubmitted");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (channel is not null)

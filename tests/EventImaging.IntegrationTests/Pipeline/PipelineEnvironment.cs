@@ -211,6 +211,13 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         return await db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId);
     }
 
+    /// <summary>
+    /// <c>Polling:FirstPollGrace</c> for tests that finish requests by callback and by poll: the first poll comes 3 s
+    /// after the provider's estimate, so a callback due 0.3 s after the create is never beaten to it on a loaded
+    /// machine, and a request without a callback is still polled within seconds.
+    /// </summary>
+    public const string FirstPollGraceForBothPaths = "00:00:03";
+
     /// <summary>Waits until the request's task is recorded (state <c>submitted</c>).</summary>
     public Task SubmittedAsync(Guid requestId) =>
         Eventually.UntilAsync(

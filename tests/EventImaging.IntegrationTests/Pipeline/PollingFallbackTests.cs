@@ -38,8 +38,7 @@ public sealed class PollingFallbackTests(RabbitMqFixture rabbitMq, PostgresFixtu
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
-            ["Polling:FirstPollGrace"] = "00:00:03",
+            ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
         });
         var ids = Enumerable.Range(0, 10).Select(_ => Guid.NewGuid()).ToArray();
         foreach (var id in ids)

@@ -31,8 +31,7 @@ public sealed class ProviderMatrixTests(RabbitMqFixture rabbitMq, PostgresFixtur
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
-            ["Polling:FirstPollGrace"] = "00:00:03",
+            ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
         });
         var requestId = Guid.NewGuid();
         var marker = via == CompletionPaths.Poll ? "[sim:no-callback]" : "";

@@ -32,8 +32,7 @@ public sealed class RequestMetricsTests(RabbitMqFixture rabbitMq, PostgresFixtur
 
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
-            ["Polling:FirstPollGrace"] = "00:00:03",
+            ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
         });
         var called = Guid.NewGuid();
         var polled = Guid.NewGuid();

@@ -17,8 +17,7 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
         var telemetry = new TelemetryCapture();
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
-            // The first poll comes 3 s after the estimate: a callback due 0.3 s after the create is never beaten to it.
-            ["Polling:FirstPollGrace"] = "00:00:03",
+            ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
         }, telemetry: telemetry);
         using var source = new ActivitySource(PipelineEnvironment.TestSource);
         var requestId = Guid.NewGuid();
