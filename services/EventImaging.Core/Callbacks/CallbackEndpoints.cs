@@ -15,11 +15,15 @@ public static class CallbackEndpoints
     public const string RoutePattern = "/callbacks/{provider}/{token}";
     private const string RateLimitPolicy = "callbacks";
 
+    /// <summary>What a callback turned away by <see cref="CallbackAdmission"/> is told; the providers retry on their own schedule (1, 2, 4 s).</summary>
+    private const string RetryAfterSeconds = "1";
+
     /// <summary>The webhook receiver role: verifies provider callbacks and publishes the outcome.</summary>
     public static IHostApplicationBuilder AddWebhookReceiver(this IHostApplicationBuilder builder)
     {
         builder.AddCallbackTokens();
         builder.Services.AddScoped<CallbackHandler>();
+        builder.Services.AddSingleton<CallbackAdmission>();
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -61,17 +65,42 @@ public static class CallbackEndpoints
         string provider,
         string token,
         HttpContext context,
-        CallbackHandler handler,
+        CallbackAdmission admission,
         IOptions<CallbackOptions> options,
         CancellationToken cancellationToken)
     {
-        var limit = options.Value.MaxBodyBytes;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        if (!admission.TryEnter())
         {
-            sizeFeature.MaxRequestBodySize = limit;
+            context.Response.Headers.RetryAfter = RetryAfterSeconds;
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
 
-        if (context.Request.ContentLength > limit)
+        try
+        {
+            // Resolved once admitted: a callback turned away costs no handler.
+            var handler = context.RequestServices.GetRequiredService<CallbackHandler>();
+            return await HandleAdmittedAsync(provider, token, context, handler, options.Value.MaxBodyBytes, cancellationToken);
+        }
+        finally
+        {
+            admission.Leave();
+        }
+    }
+
+    private static async Task<IResult> HandleAdmittedAsync(
+        string provider,
+        string token,
+        HttpContext context,
+        CallbackHandler handler,
+        int maxBodyBytes,
+        CancellationToken cancellationToken)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = maxBodyBytes;
+        }
+
+        if (context.Request.ContentLength > maxBodyBytes)
         {
             return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
@@ -81,7 +110,7 @@ public static class CallbackEndpoints
         {
             using var buffer = new MemoryStream();
             await context.Request.Body.CopyToAsync(buffer, cancellationToken);
-            if (buffer.Length > limit)
+            if (buffer.Length > maxBodyBytes)
             {
                 return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
             }

@@ -15,6 +15,7 @@ public static class CallbackTokenExtensions
                 "Callbacks:PublicBaseUrl must be an absolute https URL on a public host (set Callbacks:AllowInsecureHttp=true only for local development).")
             .Validate(o => o.MaxBodyBytes is >= 1024 and <= 10 * 1024 * 1024, "Callbacks:MaxBodyBytes must be between 1 KiB and 10 MiB.")
             .Validate(o => o.RateLimitPerSource >= 0, "Callbacks:RateLimitPerSource must be 0 (no limit) or a positive number of callbacks per second.")
+            .Validate(o => o.MaxInFlight >= 0, "Callbacks:MaxInFlight must be 0 (no bound) or a positive number of callbacks.")
             .ValidateOnStart();
         builder.Services.AddSingleton<CallbackTokens>();
         return builder;

@@ -19,6 +19,7 @@ public sealed class RequestMetrics
     private readonly Histogram<int> polls;
     private readonly Histogram<double> providerCalls;
     private readonly Histogram<int> batches;
+    private readonly Counter<long> shed;
     private readonly TimeProvider clock;
 
     public RequestMetrics(IMeterFactory meters, TimeProvider clock)
@@ -36,6 +37,7 @@ public sealed class RequestMetrics
             "{row}",
             "Rows per group-committed ledger statement of the callback path, by statement.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
+        shed = meter.CreateCounter<long>("eventimaging.callbacks.shed", "{callback}", "Callbacks answered 503 because Callbacks:MaxInFlight were already in flight.");
     }
 
     public void Submitted(ImageRequest row) =>
@@ -63,6 +65,9 @@ public sealed class RequestMetrics
     /// <summary>One group-committed statement (<c>read</c>, <c>finish</c> or <c>mark</c>) and how many callers it served.</summary>
     public void LedgerBatch(string statement, int rows) =>
         batches.Record(rows, new TagList { { "statement", statement } });
+
+    /// <summary>A callback turned away with 503: the receiver already had <c>Callbacks:MaxInFlight</c> in hand.</summary>
+    public void CallbackShed() => shed.Add(1);
 
     /// <summary>Times one provider call; <paramref name="outcome"/> is <c>ok</c> or the failure kind.</summary>
     public void ProviderCall(string provider, string operation, string outcome, TimeSpan elapsed) =>

@@ -11,6 +11,9 @@ internal sealed class HttpLoad : IDisposable
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
+    /// <summary>How long the providers wait before sending a callback that was not answered 2xx again (PROVIDERS.md).</summary>
+    private static readonly TimeSpan[] ProviderRetries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
+
     private readonly HttpClient http = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -39,25 +42,52 @@ internal sealed class HttpLoad : IDisposable
     }
 
     /// <summary>Posts a JSON body; true for a 200.</summary>
-    public async Task<bool> PostAsync(Uri url, byte[] body)
+    public async Task<bool> PostAsync(Uri url, byte[] body) => Counted(await SendAsync(url, body));
+
+    /// <summary>
+    /// Posts a callback as the providers do: an answer of 503 (the receiver turning it away at its in-flight bound) is
+    /// sent again 1, 2 and 4 s later. True for a 200; <paramref name="turnedAway"/> is called for each 503 sent again.
+    /// </summary>
+    public async Task<bool> PostCallbackAsync(Uri url, byte[] body, Action turnedAway)
     {
-        int status;
+        foreach (var wait in ProviderRetries)
+        {
+            var status = await SendAsync(url, body);
+            if (status != (int)HttpStatusCode.ServiceUnavailable)
+            {
+                return Counted(status);
+            }
+
+            turnedAway();
+            await Task.Delay(wait);
+        }
+
+        return Counted(await SendAsync(url, body));
+    }
+
+    /// <summary>The answer's status; 0 when there was none.</summary>
+    private async Task<int> SendAsync(Uri url, byte[] body)
+    {
         try
         {
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = Json;
             using var response = await http.PostAsync(url, content);
-            status = (int)response.StatusCode;
+            return (int)response.StatusCode;
         }
         catch (HttpRequestException)
         {
-            status = 0;
+            return 0;
         }
         catch (TaskCanceledException)
         {
-            status = 0;
+            return 0;
         }
+    }
 
+    /// <summary>True for a 200; any other answer is counted in <see cref="Errors"/>.</summary>
+    private bool Counted(int status)
+    {
         if (status == (int)HttpStatusCode.OK)
         {
             return true;

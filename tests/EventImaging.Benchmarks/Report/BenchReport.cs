@@ -50,8 +50,9 @@ internal sealed record BaselineResults(int MessageJsonBytes, List<RateLevel> Mas
 internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, int Sent, int Failed, LatencySummary Latency, int[] CompletedPerSecond, LatencyStages? Stages = null);
 
 /// <summary>
-/// The receiver's callback runs; <paramref name="DuplicateEvents"/> and <paramref name="LostEvents"/> (answered 200, no
-/// event within the drain timeout) over every run of the section, warm-up included.
+/// The receiver's callback runs; <paramref name="DuplicateEvents"/>, <paramref name="LostEvents"/> (answered 200, no
+/// event within the drain timeout) and <paramref name="TurnedAway"/> (answers of 503 at <c>Callbacks:MaxInFlight</c>,
+/// sent again as the providers do) over every run of the section, warm-up included.
 /// </summary>
 internal sealed record CallbackResults(
     int BodyBytes,
@@ -61,7 +62,15 @@ internal sealed record CallbackResults(
     IReadOnlyDictionary<int, int> ErrorStatuses,
     int DuplicateEvents,
     int LostEvents = 0,
-    PlainReceiverResults? PlainReceiver = null);
+    PlainReceiverResults? PlainReceiver = null,
+    int TurnedAway = 0,
+    OverloadResult? Overload = null);
+
+/// <summary>
+/// The receiver offered twice its maximum: callbacks sent, answers of 503 sent again, callbacks given up after the
+/// providers' three retries, latency (retries included) and the receiver's peak RSS meanwhile.
+/// </summary>
+internal sealed record OverloadResult(double OfferedRate, int Sent, int TurnedAway, int GivenUp, LatencySummary Latency, double PeakRssMB);
 
 /// <summary>
 /// The same callbacks on a plain receiver (the receiver's libraries alone, one row read and one publish per POST): its

@@ -113,6 +113,18 @@ internal static partial class ReportWriter
                 }
             }
 
+            if (callbacks.Overload is { } overload)
+            {
+                md.AppendLine(Invariant($"Past saturation: twice the maximum rate for {overload.Sent / overload.OfferedRate:F0} s. The receiver works on at most `Callbacks:MaxInFlight` callbacks and answers the rest 503 at once; the load generator sends those again 1, 2 and 4 s later, as the providers do (latency counts the retries):")).AppendLine();
+                Table(md, ["rate/s", "sent", "503s sent again", "given up after 3 retries", "p50 ms", "p99 ms", "max ms", "receiver's peak RSS MB"],
+                [[Num(overload.OfferedRate), Num(overload.Sent), Num(overload.TurnedAway), Num(overload.GivenUp), Ms(overload.Latency.P50), Ms(overload.Latency.P99), Ms(overload.Latency.Max), Num(overload.PeakRssMB)]]);
+            }
+
+            if (callbacks.TurnedAway > 0)
+            {
+                md.AppendLine(Invariant($"Answers of 503 at the in-flight bound over the whole section, each sent again: {callbacks.TurnedAway}.")).AppendLine();
+            }
+
             md.AppendLine("![callback latency vs rate](latest.svg)").AppendLine();
             if (callbacks.ErrorStatuses.Count > 0 || callbacks.DuplicateEvents > 0 || callbacks.LostEvents > 0)
             {

@@ -22,7 +22,7 @@ internal sealed class CallbackSection(BenchContext context)
     {
         context.Section("callback ingestion");
         context.Http.ResetErrors();
-        var (receiver, closed, open) = await ReceiverAsync();
+        var (receiver, closed, open, overload) = await ReceiverAsync();
         var max = closed.Max(l => l.RatePerSecond);
         var errors = context.Http.Errors;
         var plain = await PlainReceiverAsync(max);
@@ -34,11 +34,16 @@ internal sealed class CallbackSection(BenchContext context)
             errors,
             receiver.Duplicates,
             receiver.Lost,
-            plain);
+            plain,
+            receiver.TurnedAway,
+            overload);
     }
 
-    /// <summary>The WebhookReceiver warmed up, its maximum at each closed-loop level, then its latency at shares of that maximum.</summary>
-    private async Task<(Target Receiver, List<RateLevel> Closed, List<LatencyPoint> Open)> ReceiverAsync()
+    /// <summary>
+    /// The WebhookReceiver warmed up, its maximum at each closed-loop level, its latency at shares of that maximum, then
+    /// a few seconds at twice it.
+    /// </summary>
+    private async Task<(Target Receiver, List<RateLevel> Closed, List<LatencyPoint> Open, OverloadResult Overload)> ReceiverAsync()
     {
         var options = context.Options;
         await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings());
@@ -47,6 +52,7 @@ internal sealed class CallbackSection(BenchContext context)
 
         var closed = new List<RateLevel>();
         var open = new List<LatencyPoint>();
+        OverloadResult overload;
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
             var warmUp = await WarmUpAsync(target, "warm-up");
@@ -78,11 +84,28 @@ internal sealed class CallbackSection(BenchContext context)
                 context.Log($"  p50 / p99 ms of its parts: sender's lag {s.Lag.P50:F1} / {s.Lag.P99:F1}, receiver's answer {s.Answer.P50:F1} / {s.Answer.P99:F1}, event to subscriber {s.Delivery.P50:F1} / {s.Delivery.P99:F1}");
             }
 
+            overload = await OverloadAsync(target, 2 * max);
             context.Footprint(Service, "peak over the whole section (saturation included)", underLoad.Max);
         }
 
         await context.IdleFootprintAsync(Service, "idle after load", receiver.ProcessId);
-        return (target, closed, open);
+        return (target, closed, open, overload);
+    }
+
+    /// <summary>
+    /// More callbacks than the receiver can apply, for a few seconds: past <c>Callbacks:MaxInFlight</c> it turns them
+    /// away with 503, the load generator sends those again 1, 2 and 4 s later as the providers do, and the receiver's
+    /// memory stays bounded while every callback still gets exactly one event.
+    /// </summary>
+    private async Task<OverloadResult> OverloadAsync(Target target, double rate)
+    {
+        var turnedAwayBefore = target.TurnedAway;
+        await using var sampler = new RssSampler(target.Process.ProcessId);
+        var point = await OpenAsync(target, 2, rate, context.Options.Duration(3));
+        var result = new OverloadResult(point.OfferedRate, point.Sent, target.TurnedAway - turnedAwayBefore, point.Failed, point.Latency, sampler.Max);
+        context.Footprint(Service, $"over the bound: {point.OfferedRate:F0}/s, twice the max (max)", sampler.Max, target.Process.ProcessId);
+        context.Log($"twice the max ({point.OfferedRate:F0}/s): {result.TurnedAway} answers of 503 sent again, {point.Failed} given up; p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms; peak RSS {sampler.Max:F0} MB");
+        return result;
     }
 
     /// <summary>
@@ -179,7 +202,7 @@ internal sealed class CallbackSection(BenchContext context)
         tracker.Started(i, due);
         var url = new Uri(target.Process.BaseUrl, target.PathOf(rows, i));
         tracker.Sent(i, Stopwatch.GetTimestamp());
-        if (await context.Http.PostAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i])))
+        if (await context.Http.PostCallbackAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]), target.TurnAway))
         {
             tracker.Answered(i, Stopwatch.GetTimestamp());
         }
@@ -192,7 +215,12 @@ internal sealed class CallbackSection(BenchContext context)
     /// <summary>A process taking callbacks, the path of row <c>i</c>'s callback on it, and what went wrong over every run against it.</summary>
     private sealed class Target(ServiceProcess process, Func<CallbackRows, int, string> path)
     {
+        private int turnedAway;
+
         public ServiceProcess Process => process;
+
+        /// <summary>Answers of 503 (the receiver at its in-flight bound) that were sent again.</summary>
+        public int TurnedAway => Volatile.Read(ref turnedAway);
 
         /// <summary>Events that arrived a second time.</summary>
         public int Duplicates { get; private set; }
@@ -201,6 +229,8 @@ internal sealed class CallbackSection(BenchContext context)
         public int Lost { get; private set; }
 
         public string PathOf(CallbackRows rows, int i) => path(rows, i);
+
+        public void TurnAway() => Interlocked.Increment(ref turnedAway);
 
         public void Count(CompletionTracker tracker)
         {

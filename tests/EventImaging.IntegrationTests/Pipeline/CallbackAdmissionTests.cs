@@ -1,0 +1,78 @@
+using System.Net;
+using EventImaging.IntegrationTests.Infrastructure;
+using Npgsql;
+
+namespace EventImaging.IntegrationTests.Pipeline;
+
+/// <summary>
+/// <c>Callbacks:MaxInFlight</c>: a receiver that already has its bound of callbacks in hand turns the next one away
+/// with 503 and Retry-After, at once, and takes it when the provider retries.
+/// </summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class CallbackAdmissionTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    private PipelineEnvironment env = null!;
+
+    public async Task InitializeAsync() =>
+        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Callbacks:MaxInFlight"] = "1" });
+
+    public async Task DisposeAsync() => await env.DisposeAsync();
+
+    [Fact]
+    public async Task A_callback_past_the_bound_gets_503_with_retry_after_and_its_retry_is_applied_once()
+    {
+        var requestId = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId, prompt = $"Held [sim:never-finish] {requestId:N}" });
+        await env.SubmittedAsync(requestId);
+        var taskId = Assert.Single(env.CreatesFor(requestId.ToString("N"))).TaskId;
+        var token = env.CallbackTokenOf(requestId);
+        var completed = $$"""{"id":"{{taskId}}","status":"completed","progress":100,"results":["https://files.example/held.png"]}""";
+
+        // Another session holds the row, so the first callback's terminal update waits for it: one callback in hand.
+        await using var holder = new NpgsqlConnection(env.Ledger);
+        await holder.OpenAsync();
+        var transaction = await holder.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM image_requests WHERE request_id = @id FOR UPDATE", holder, transaction))
+        {
+            lockRow.Parameters.AddWithValue("id", requestId);
+            await lockRow.ExecuteScalarAsync();
+        }
+
+        var first = env.PostCallbackAsync("evolink", token, completed);
+        await Eventually.UntilAsync(WaitingForLockAsync, Timeout, "the first callback's update to wait for the held row");
+
+        using (var turnedAway = await env.PostCallbackAsync("evolink", token, completed).WaitAsync(Timeout))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, turnedAway.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), turnedAway.Headers.RetryAfter?.Delta);
+        }
+
+        Assert.False(first.IsCompleted);
+        await transaction.RollbackAsync();
+        using (var answered = await first.WaitAsync(Timeout))
+        {
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+
+        // The provider's retry is taken now, and changes nothing: the request already completed.
+        using (var retried = await env.PostCallbackAsync("evolink", token, completed).WaitAsync(Timeout))
+        {
+            Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        }
+
+        Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(requestId)).Type);
+        await env.MarkedPublishedAsync(requestId);
+        Assert.Single(env.Events.TerminalFor(requestId));
+    }
+
+    /// <summary>Asked on a connection of its own: a session's view of pg_stat_activity stays the same for its whole transaction.</summary>
+    private async Task<bool> WaitingForLockAsync()
+    {
+        await using var connection = new NpgsqlConnection(env.Ledger);
+        await connection.OpenAsync();
+        await using var waiting = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", connection);
+        return (long)(await waiting.ExecuteScalarAsync())! > 0;
+    }
+}
