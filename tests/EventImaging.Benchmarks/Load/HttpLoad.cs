@@ -5,7 +5,7 @@ namespace EventImaging.Benchmarks.Load;
 
 /// <summary>
 /// The HTTP client of every HTTP measurement (bare Kestrel and provider callbacks alike): SocketsHttpHandler,
-/// HTTP/1.1, connections opened as concurrency needs them and kept.
+/// HTTP/1.1, connections opened as concurrency needs them (up to <see cref="MaxConnections"/>) and kept.
 /// </summary>
 internal sealed class HttpLoad : IDisposable
 {
@@ -14,8 +14,16 @@ internal sealed class HttpLoad : IDisposable
     /// <summary>How long the providers wait before sending a callback that was not answered 2xx again (PROVIDERS.md).</summary>
     private static readonly TimeSpan[] ProviderRetries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
+    /// <summary>
+    /// The most requests on the wire at once. Past it, an open loop's requests wait in the client, and their latency
+    /// still counts from when each was due. Unbounded, an open loop past saturation opened one connection per waiting
+    /// request and the load generator itself died ("Out of memory.", exit 134) with thousands open.
+    /// </summary>
+    private const int MaxConnections = 4096;
+
     private readonly HttpClient http = new(new SocketsHttpHandler
     {
+        MaxConnectionsPerServer = MaxConnections,
         UseProxy = false,
         UseCookies = false,
         AllowAutoRedirect = false,
