@@ -15,6 +15,7 @@ internal sealed class CompletionTracker(int capacity)
     private int completedCount;
     private int duplicateCount;
     private int failedCount;
+    private int givenUpCount;
     private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int drainTarget = int.MaxValue;
 
@@ -27,6 +28,12 @@ internal sealed class CompletionTracker(int capacity)
 
     /// <summary>Operations that failed outright (a non-200 answer, a refused connection): they never complete.</summary>
     public int Failed => Volatile.Read(ref failedCount);
+
+    /// <summary>
+    /// Callbacks the receiver turned away (503) at every one of the providers' retries: past saturation that is its
+    /// design, and the polling fallback finishes the request. They never complete here, and they are not failures.
+    /// </summary>
+    public int GivenUp => Volatile.Read(ref givenUpCount);
 
     /// <summary>Operations the service answered that never completed: for a callback, a 200 whose event never came.</summary>
     public int AnsweredNotCompleted
@@ -73,7 +80,13 @@ internal sealed class CompletionTracker(int capacity)
         SignalIfDrained();
     }
 
-    /// <summary>Waits until <paramref name="sent"/> operations completed or failed, or the timeout passes.</summary>
+    public void GiveUp()
+    {
+        Interlocked.Increment(ref givenUpCount);
+        SignalIfDrained();
+    }
+
+    /// <summary>Waits until <paramref name="sent"/> operations completed, failed or were given up, or the timeout passes.</summary>
     public async Task<bool> DrainAsync(int sent, TimeSpan timeout)
     {
         Volatile.Write(ref drainTarget, sent);
@@ -91,7 +104,7 @@ internal sealed class CompletionTracker(int capacity)
 
     private void SignalIfDrained()
     {
-        if (CompletedCount + Failed >= Volatile.Read(ref drainTarget))
+        if (CompletedCount + Failed + GivenUp >= Volatile.Read(ref drainTarget))
         {
             drained.TrySetResult();
         }

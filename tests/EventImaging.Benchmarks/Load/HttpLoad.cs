@@ -54,23 +54,26 @@ internal sealed class HttpLoad : IDisposable
 
     /// <summary>
     /// Posts a callback as the providers do: an answer of 503 (the receiver turning it away at its in-flight bound) is
-    /// sent again 1, 2 and 4 s later. True for a 200; <paramref name="turnedAway"/> is called for each 503 sent again.
+    /// sent again 1, 2 and 4 s later; <paramref name="turnedAway"/> is called for each 503 sent again. A callback
+    /// turned away every time is given up, as the providers give it up, and is not counted in <see cref="Errors"/>.
     /// </summary>
-    public async Task<bool> PostCallbackAsync(Uri url, byte[] body, Action turnedAway)
+    public async Task<CallbackAnswer> PostCallbackAsync(Uri url, byte[] body, Action turnedAway)
     {
         foreach (var wait in ProviderRetries)
         {
             var status = await SendAsync(url, body);
             if (status != (int)HttpStatusCode.ServiceUnavailable)
             {
-                return Counted(status);
+                return Counted(status) ? CallbackAnswer.Ok : CallbackAnswer.Failed;
             }
 
             turnedAway();
             await Task.Delay(wait);
         }
 
-        return Counted(await SendAsync(url, body));
+        var last = await SendAsync(url, body);
+        return last == (int)HttpStatusCode.ServiceUnavailable ? CallbackAnswer.GivenUp
+            : Counted(last) ? CallbackAnswer.Ok : CallbackAnswer.Failed;
     }
 
     /// <summary>The answer's status; 0 when there was none.</summary>
@@ -118,4 +121,17 @@ internal sealed class HttpLoad : IDisposable
     }
 
     public void Dispose() => http.Dispose();
+}
+
+/// <summary>How a callback sent as the providers send it ended.</summary>
+internal enum CallbackAnswer
+{
+    /// <summary>200.</summary>
+    Ok,
+
+    /// <summary>503 at the first attempt and at each of the providers' three retries.</summary>
+    GivenUp,
+
+    /// <summary>Any other answer, or none.</summary>
+    Failed,
 }

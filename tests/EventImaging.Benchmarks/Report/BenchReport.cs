@@ -51,8 +51,9 @@ internal sealed record LatencyPoint(double FractionOfMax, double OfferedRate, in
 
 /// <summary>
 /// The receiver's callback runs; <paramref name="DuplicateEvents"/>, <paramref name="LostEvents"/> (answered 200, no
-/// event within the drain timeout) and <paramref name="TurnedAway"/> (answers of 503 at <c>Callbacks:MaxInFlight</c>,
-/// sent again as the providers do) over every run of the section, warm-up included.
+/// event within the drain timeout), <paramref name="TurnedAway"/> (answers of 503 at <c>Callbacks:MaxInFlight</c>,
+/// sent again as the providers do) and <paramref name="GivenUp"/> (turned away at every retry, as the providers then
+/// give up) over every run of the section, warm-up included.
 /// </summary>
 internal sealed record CallbackResults(
     int BodyBytes,
@@ -64,13 +65,15 @@ internal sealed record CallbackResults(
     int LostEvents = 0,
     PlainReceiverResults? PlainReceiver = null,
     int TurnedAway = 0,
-    OverloadResult? Overload = null);
+    OverloadResult? Overload = null,
+    int GivenUp = 0);
 
 /// <summary>
 /// The receiver offered twice its maximum: callbacks sent, answers of 503 sent again, callbacks given up after the
-/// providers' three retries, latency (retries included) and the receiver's peak RSS meanwhile.
+/// providers' three retries, callbacks that failed otherwise (a fault), latency (retries included) and the receiver's
+/// peak RSS meanwhile.
 /// </summary>
-internal sealed record OverloadResult(double OfferedRate, int Sent, int TurnedAway, int GivenUp, LatencySummary Latency, double PeakRssMB);
+internal sealed record OverloadResult(double OfferedRate, int Sent, int TurnedAway, int GivenUp, int Failed, LatencySummary Latency, double PeakRssMB);
 
 /// <summary>
 /// The same callbacks on a plain receiver (the receiver's libraries alone, one row read and one publish per POST): its

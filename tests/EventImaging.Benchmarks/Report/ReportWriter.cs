@@ -122,7 +122,7 @@ internal static partial class ReportWriter
 
             if (callbacks.TurnedAway > 0)
             {
-                md.AppendLine(Invariant($"Answers of 503 at the in-flight bound over the whole section, each sent again: {callbacks.TurnedAway}.")).AppendLine();
+                md.AppendLine(Invariant($"Answers of 503 at the in-flight bound over the whole section, each sent again: {callbacks.TurnedAway}; callbacks turned away at every one of the providers' three retries, which the polling fallback finishes in production: {callbacks.GivenUp}.")).AppendLine();
             }
 
             md.AppendLine("![callback latency vs rate](latest.svg)").AppendLine();

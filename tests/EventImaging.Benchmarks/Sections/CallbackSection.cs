@@ -36,7 +36,8 @@ internal sealed class CallbackSection(BenchContext context)
             receiver.Lost,
             plain,
             receiver.TurnedAway,
-            overload);
+            overload,
+            receiver.GivenUp);
     }
 
     /// <summary>
@@ -99,12 +100,12 @@ internal sealed class CallbackSection(BenchContext context)
     /// </summary>
     private async Task<OverloadResult> OverloadAsync(Target target, double rate)
     {
-        var turnedAwayBefore = target.TurnedAway;
+        var (turnedAwayBefore, givenUpBefore) = (target.TurnedAway, target.GivenUp);
         await using var sampler = new RssSampler(target.Process.ProcessId);
         var point = await OpenAsync(target, 2, rate, context.Options.Duration(3));
-        var result = new OverloadResult(point.OfferedRate, point.Sent, target.TurnedAway - turnedAwayBefore, point.Failed, point.Latency, sampler.Max);
+        var result = new OverloadResult(point.OfferedRate, point.Sent, target.TurnedAway - turnedAwayBefore, target.GivenUp - givenUpBefore, point.Failed, point.Latency, sampler.Max);
         context.Footprint(Service, $"over the bound: {point.OfferedRate:F0}/s, twice the max (max)", sampler.Max, target.Process.ProcessId);
-        context.Log($"twice the max ({point.OfferedRate:F0}/s): {result.TurnedAway} answers of 503 sent again, {point.Failed} given up; p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms; peak RSS {sampler.Max:F0} MB");
+        context.Log($"twice the max ({point.OfferedRate:F0}/s): {result.TurnedAway} answers of 503 sent again, {result.GivenUp} given up, {point.Failed} failed; p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms; peak RSS {sampler.Max:F0} MB");
         return result;
     }
 
@@ -202,13 +203,17 @@ internal sealed class CallbackSection(BenchContext context)
         tracker.Started(i, due);
         var url = new Uri(target.Process.BaseUrl, target.PathOf(rows, i));
         tracker.Sent(i, Stopwatch.GetTimestamp());
-        if (await context.Http.PostCallbackAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]), target.TurnAway))
+        switch (await context.Http.PostCallbackAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]), target.TurnAway))
         {
-            tracker.Answered(i, Stopwatch.GetTimestamp());
-        }
-        else
-        {
-            tracker.Fail();
+            case CallbackAnswer.Ok:
+                tracker.Answered(i, Stopwatch.GetTimestamp());
+                break;
+            case CallbackAnswer.GivenUp:
+                tracker.GiveUp();
+                break;
+            default:
+                tracker.Fail();
+                break;
         }
     }
 
@@ -228,6 +233,9 @@ internal sealed class CallbackSection(BenchContext context)
         /// <summary>Callbacks answered 200 whose event never arrived (within the drain timeout).</summary>
         public int Lost { get; private set; }
 
+        /// <summary>Callbacks turned away at every one of the providers' retries.</summary>
+        public int GivenUp { get; private set; }
+
         public string PathOf(CallbackRows rows, int i) => path(rows, i);
 
         public void TurnAway() => Interlocked.Increment(ref turnedAway);
@@ -236,6 +244,7 @@ internal sealed class CallbackSection(BenchContext context)
         {
             Duplicates += tracker.Duplicates;
             Lost += tracker.AnsweredNotCompleted;
+            GivenUp += tracker.GivenUp;
         }
     }
 }
