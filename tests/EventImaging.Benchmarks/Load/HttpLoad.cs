@@ -50,21 +50,22 @@ internal sealed class HttpLoad : IDisposable
     }
 
     /// <summary>Posts a JSON body; true for a 200.</summary>
-    public async Task<bool> PostAsync(Uri url, byte[] body) => Counted(await SendAsync(url, body));
+    public async Task<bool> PostAsync(Uri url, byte[] body) => Counted((await SendAsync(url, body)).Status);
 
     /// <summary>
-    /// Posts a callback as the providers do: an answer of 503 (the receiver turning it away at its in-flight bound) is
-    /// sent again 1, 2 and 4 s later; <paramref name="turnedAway"/> is called for each 503 sent again. A callback
-    /// turned away every time is given up, as the providers give it up, and is not counted in <see cref="Errors"/>.
+    /// Posts a callback as the providers do: a callback the receiver turns away at its in-flight bound (503 with
+    /// Retry-After) is sent again 1, 2 and 4 s later; <paramref name="turnedAway"/> is called for each one sent again.
+    /// A callback turned away every time is given up, as the providers give it up, and is not counted in
+    /// <see cref="Errors"/>. Any other answer, a 503 without Retry-After (the ledger unreachable) included, ends it.
     /// </summary>
     public async Task<CallbackAnswer> PostCallbackAsync(Uri url, byte[] body, Action turnedAway)
     {
         foreach (var wait in ProviderRetries)
         {
-            var status = await SendAsync(url, body);
-            if (status != (int)HttpStatusCode.ServiceUnavailable)
+            var answer = await SendAsync(url, body);
+            if (!answer.TurnedAway)
             {
-                return Counted(status) ? CallbackAnswer.Ok : CallbackAnswer.Failed;
+                return Counted(answer.Status) ? CallbackAnswer.Ok : CallbackAnswer.Failed;
             }
 
             turnedAway();
@@ -72,27 +73,27 @@ internal sealed class HttpLoad : IDisposable
         }
 
         var last = await SendAsync(url, body);
-        return last == (int)HttpStatusCode.ServiceUnavailable ? CallbackAnswer.GivenUp
-            : Counted(last) ? CallbackAnswer.Ok : CallbackAnswer.Failed;
+        return last.TurnedAway ? CallbackAnswer.GivenUp
+            : Counted(last.Status) ? CallbackAnswer.Ok : CallbackAnswer.Failed;
     }
 
-    /// <summary>The answer's status; 0 when there was none.</summary>
-    private async Task<int> SendAsync(Uri url, byte[] body)
+    /// <summary>The answer's status (0 when there was none), and whether it was a 503 with Retry-After.</summary>
+    private async Task<(int Status, bool TurnedAway)> SendAsync(Uri url, byte[] body)
     {
         try
         {
             using var content = new ByteArrayContent(body);
             content.Headers.ContentType = Json;
             using var response = await http.PostAsync(url, content);
-            return (int)response.StatusCode;
+            return ((int)response.StatusCode, response.StatusCode == HttpStatusCode.ServiceUnavailable && response.Headers.RetryAfter is not null);
         }
         catch (HttpRequestException)
         {
-            return 0;
+            return (0, false);
         }
         catch (TaskCanceledException)
         {
-            return 0;
+            return (0, false);
         }
     }
 
@@ -129,7 +130,7 @@ internal enum CallbackAnswer
     /// <summary>200.</summary>
     Ok,
 
-    /// <summary>503 at the first attempt and at each of the providers' three retries.</summary>
+    /// <summary>Turned away (503 with Retry-After) at the first attempt and at each of the providers' three retries.</summary>
     GivenUp,
 
     /// <summary>Any other answer, or none.</summary>

@@ -95,8 +95,8 @@ internal sealed class CallbackSection(BenchContext context)
 
     /// <summary>
     /// More callbacks than the receiver can apply, for a few seconds: past <c>Callbacks:MaxInFlight</c> it turns them
-    /// away with 503, the load generator sends those again 1, 2 and 4 s later as the providers do, and the receiver's
-    /// memory stays bounded while every callback still gets exactly one event.
+    /// away with 503, the load generator sends those again 1, 2 and 4 s later as the providers do, and every callback
+    /// answered 200 must still give exactly one event. Its peak RSS shows what the bound does and does not hold down.
     /// </summary>
     private async Task<OverloadResult> OverloadAsync(Target target, double rate)
     {
@@ -224,7 +224,7 @@ internal sealed class CallbackSection(BenchContext context)
 
         public ServiceProcess Process => process;
 
-        /// <summary>Answers of 503 (the receiver at its in-flight bound) that were sent again.</summary>
+        /// <summary>Callbacks turned away at the receiver's in-flight bound (503 with Retry-After) and sent again.</summary>
         public int TurnedAway => Volatile.Read(ref turnedAway);
 
         /// <summary>Events that arrived a second time.</summary>
