@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
@@ -15,14 +18,27 @@ public static class CallbackEndpoints
     public const string RoutePattern = "/callbacks/{provider}/{token}";
     private const string RateLimitPolicy = "callbacks";
 
-    /// <summary>What a callback turned away by <see cref="CallbackAdmission"/> is told; the providers retry on their own schedule (1, 2, 4 s).</summary>
+    /// <summary>What a callback answered 503 is told; the providers retry on their own schedule (1, 2, 4 s).</summary>
     private const string RetryAfterSeconds = "1";
 
     /// <summary>The webhook receiver role: verifies provider callbacks and publishes the outcome.</summary>
     public static IHostApplicationBuilder AddWebhookReceiver(this IHostApplicationBuilder builder)
     {
         builder.AddCallbackTokens();
+        builder.Services.AddSingleton<CallbackGate>();
         builder.Services.AddScoped<CallbackHandler>();
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<CallbackOptions>>((forwarded, callbacks) =>
+        {
+            // Behind the ingress every callback comes from the proxy: only the proxies named here may say who sent it.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (var proxy in callbacks.Value.TrustedProxies)
+            {
+                if (CallbackOptions.TryParseProxy(proxy, out var network))
+                {
+                    forwarded.KnownIPNetworks.Add(network);
+                }
+            }
+        });
         builder.Services.AddSingleton<CallbackAdmission>();
         builder.Services.AddRateLimiter(limiter =>
         {
@@ -33,7 +49,7 @@ public static class CallbackEndpoints
                 return perSecond <= 0
                     ? RateLimitPartition.GetNoLimiter("unlimited")
                     : RateLimitPartition.GetTokenBucketLimiter(
-                        context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                        SourceOf(context.Connection.RemoteIpAddress),
                         _ => new TokenBucketRateLimiterOptions
                         {
                             TokenLimit = 2 * perSecond,
@@ -51,6 +67,7 @@ public static class CallbackEndpoints
     {
         if (endpoints is IApplicationBuilder app)
         {
+            app.UseForwardedHeaders();
             app.UseRateLimiter();
         }
 
@@ -65,21 +82,28 @@ public static class CallbackEndpoints
         string provider,
         string token,
         HttpContext context,
+        CallbackGate gate,
         CallbackAdmission admission,
         IOptions<CallbackOptions> options,
         CancellationToken cancellationToken)
     {
+        // The token is in the URL: judged before the callback takes a slot or a byte of its body is read.
+        var caller = gate.Check(provider, token);
+        if (!caller.IsGenuine)
+        {
+            return Answer(caller.Result, context);
+        }
+
         if (!admission.TryEnter())
         {
-            context.Response.Headers.RetryAfter = RetryAfterSeconds;
-            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            return Answer(CallbackResult.Unavailable, context);
         }
 
         try
         {
             // Resolved once admitted: a callback turned away costs no handler.
             var handler = context.RequestServices.GetRequiredService<CallbackHandler>();
-            return await HandleAdmittedAsync(provider, token, context, handler, options.Value.MaxBodyBytes, cancellationToken);
+            return await HandleAdmittedAsync(caller, context, handler, options.Value.MaxBodyBytes, cancellationToken);
         }
         finally
         {
@@ -87,9 +111,25 @@ public static class CallbackEndpoints
         }
     }
 
+    private static IResult Answer(CallbackResult result, HttpContext context)
+    {
+        switch (result)
+        {
+            case CallbackResult.Accepted:
+                return Results.Ok();
+            case CallbackResult.Unreadable:
+                return Results.BadRequest();
+            case CallbackResult.Unavailable:
+                // Turned away (the in-flight bound) or undecidable (the ledger): the providers retry 1, 2 and 4 s later.
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            default:
+                return Results.NotFound();
+        }
+    }
+
     private static async Task<IResult> HandleAdmittedAsync(
-        string provider,
-        string token,
+        CallbackCaller caller,
         HttpContext context,
         CallbackHandler handler,
         int maxBodyBytes,
@@ -122,12 +162,32 @@ public static class CallbackEndpoints
             return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
 
-        return await handler.HandleAsync(provider, token, body, cancellationToken) switch
+        return Answer(await handler.HandleAsync(caller.Client!, caller.RequestId, body, cancellationToken), context);
+    }
+
+    /// <summary>
+    /// The rate limiter's partition for a caller: its IPv4 address, or the /64 of its IPv6 address (one host's usual
+    /// allocation, so rotating through its own addresses does not buy a fresh bucket each time).
+    /// </summary>
+    public static string SourceOf(IPAddress? address)
+    {
+        if (address is null)
         {
-            CallbackResult.Accepted => Results.Ok(),
-            CallbackResult.Unreadable => Results.BadRequest(),
-            CallbackResult.Unavailable => Results.StatusCode(StatusCodes.Status503ServiceUnavailable),
-            _ => Results.NotFound(),
-        };
+            return "unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return $"{new IPAddress(bytes)}/64";
     }
 }

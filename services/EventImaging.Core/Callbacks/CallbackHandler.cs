@@ -1,4 +1,3 @@
-using System.Data.Common;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
@@ -26,14 +25,12 @@ public enum CallbackResult
 }
 
 /// <summary>
-/// Applies a provider callback: token → ledger row → parsed body → compare-and-set transition → event.
-/// The token is the only proof of origin (neither provider signs callbacks), so it is never logged.
+/// Applies a provider callback whose token was found genuine (<see cref="CallbackGate"/>): parsed body → ledger row →
+/// compare-and-set transition → event.
 /// The row's read, the transition and the publish mark are group-committed with concurrent callbacks'
 /// (<see cref="LedgerBatches"/>): the answer still waits for this callback's own commit.
 /// </summary>
 public sealed partial class CallbackHandler(
-    CallbackTokens tokens,
-    ProviderRegistry providers,
     IServiceProvider services,
     LedgerBatches batches,
     TerminalEventPublisher terminalEvents,
@@ -41,14 +38,9 @@ public sealed partial class CallbackHandler(
     TimeProvider clock,
     ILogger<CallbackHandler> logger)
 {
-    public async Task<CallbackResult> HandleAsync(string provider, string token, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    /// <summary>Applies the body of a callback whose token <see cref="CallbackGate"/> found genuine.</summary>
+    public async Task<CallbackResult> HandleAsync(IImageProvider client, Guid requestId, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        if (providers.Find(provider) is not { } client || tokens.Read(token, client.Name) is not { } requestId)
-        {
-            LogRejectedToken(provider);
-            return CallbackResult.NotFound;
-        }
-
         ProviderTask task;
         try
         {
@@ -57,7 +49,7 @@ public sealed partial class CallbackHandler(
         catch (ProviderPayloadException ex)
         {
             using var unreadableScope = logger.BeginRequestScope(requestId, client.Name);
-            LogUnreadable(requestId, provider, ex.Message);
+            LogUnreadable(requestId, client.Name, ex.Message);
             await MakeDueNowAsync(requestId, cancellationToken);
             return CallbackResult.Unreadable;
         }
@@ -68,7 +60,7 @@ public sealed partial class CallbackHandler(
         {
             return await ApplyAsync(requestId, client, task, cancellationToken);
         }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException { InnerException: DbException } or TimeoutException)
+        catch (Exception ex) when (LedgerFaults.IsUnavailable(ex))
         {
             LogLedgerUnavailable(ex, requestId);
             return CallbackResult.Unavailable;
@@ -129,7 +121,7 @@ public sealed partial class CallbackHandler(
             // Resolved here, not injected: a ledger holds a pooled DbContext, which no other callback needs.
             await services.GetRequiredService<RequestLedger>().MakeDueNowAsync(requestId, cancellationToken);
         }
-        catch (Exception ex) when (ex is DbException or InvalidOperationException { InnerException: DbException } or TimeoutException)
+        catch (Exception ex) when (LedgerFaults.IsUnavailable(ex))
         {
             LogLedgerUnavailable(ex, requestId);
         }
@@ -137,9 +129,6 @@ public sealed partial class CallbackHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Late callback for request {RequestId} (task {ProviderTaskId}) ignored: the request already timed out")]
     private partial void LogLate(Guid requestId, string providerTaskId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for provider {Provider} rejected: the token is not valid")]
-    private partial void LogRejectedToken(string provider);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for request {RequestId} from {Provider} has an unreadable body: {Reason}")]
     private partial void LogUnreadable(Guid requestId, string provider, string reason);

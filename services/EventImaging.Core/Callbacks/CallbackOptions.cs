@@ -27,10 +27,23 @@ public sealed class CallbackOptions
     /// <summary>
     /// Callbacks one receiver works on at once; more are answered 503 with Retry-After at once (the providers retry,
     /// the poller covers the rest), which bounds what the receiver holds when it is offered more than it can apply. The
-    /// receiver reaches its highest rate at about 200 in flight; 2,048 is 0.4-0.7 s of its work on two cores, so a
-    /// stall shorter than that turns nothing away. 0 turns the bound off.
+    /// receiver reaches its highest rate at about 200 in flight, so the default leaves room for an ordinary stall of the
+    /// ledger without turning anything away (docs/performance.md has the measurements). 0 turns the bound off.
     /// </summary>
     public int MaxInFlight { get; set; } = 2048;
+
+    /// <summary>
+    /// The proxies (addresses or CIDR ranges, such as the ingress controller's pod network) whose <c>X-Forwarded-For</c>
+    /// names the real sender: the per-source rate limit then counts each provider address on its own, instead of every
+    /// callback in the proxy's one bucket. Empty: only the connection's own address counts (loopback proxies aside).
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>One entry of <see cref="TrustedProxies"/> as a network; a bare address is a network of one.</summary>
+    public static bool TryParseProxy(string value, out System.Net.IPNetwork network) =>
+        System.Net.IPNetwork.TryParse(
+            value.Contains('/', StringComparison.Ordinal) ? value : $"{value}/{(value.Contains(':', StringComparison.Ordinal) ? 128 : 32)}",
+            out network);
 
     /// <summary>How long after the request's deadline its callback token is still accepted.</summary>
     public TimeSpan TokenGrace { get; set; } = TimeSpan.FromHours(1);

@@ -16,9 +16,13 @@ public sealed class CallbackTokens(IDataProtectionProvider dataProtection, IOpti
     private readonly ITimeLimitedDataProtector protector = dataProtection.CreateProtector(Purpose).ToTimeLimitedDataProtector();
 
     public string Mint(Guid requestId, string provider, DateTimeOffset deadline) =>
-        protector.Protect($"{provider}|{requestId:N}", deadline + options.Value.TokenGrace);
+        protector.Protect($"{provider}|{requestId:N}", deadline > DateTimeOffset.MaxValue - options.Value.TokenGrace ? DateTimeOffset.MaxValue : deadline + options.Value.TokenGrace);
 
-    /// <summary>The request a token names, or null for anything forged, altered, expired or for another provider.</summary>
+    /// <summary>
+    /// The request a token names, or null for anything forged, altered, expired or for another provider. Throws when the
+    /// key ring cannot be read (the ledger database is unreachable; see <see cref="Ledger.LedgerFaults"/>): then nothing
+    /// can be said of the token yet.
+    /// </summary>
     public Guid? Read(string token, string provider)
     {
         string payload;
@@ -26,7 +30,7 @@ public sealed class CallbackTokens(IDataProtectionProvider dataProtection, IOpti
         {
             payload = protector.Unprotect(token, out _);
         }
-        catch (CryptographicException)
+        catch (CryptographicException ex) when (!Ledger.LedgerFaults.IsUnavailable(ex))
         {
             return null;
         }

@@ -8,6 +8,13 @@ namespace EventImaging.Core.Ledger;
 /// <summary>The ledger database: requests, and the DataProtection key ring every replica shares.</summary>
 public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
+    /// <summary>Column widths of what callers and providers name; longer text is cut or refused before it is stored.</summary>
+    public const int ProviderLength = 32;
+
+    public const int ModelLength = 64;
+
+    public const int TaskIdLength = 128;
+
     public DbSet<ImageRequest> Requests => Set<ImageRequest>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
@@ -18,9 +25,9 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
         request.ToTable("image_requests");
         request.HasKey(r => r.RequestId);
         request.Property(r => r.State).HasConversion(new EnumToStringConverter<RequestState>()).HasMaxLength(16);
-        request.Property(r => r.Provider).HasMaxLength(32);
-        request.Property(r => r.Model).HasMaxLength(64);
-        request.Property(r => r.ProviderTaskId).HasMaxLength(128);
+        request.Property(r => r.Provider).HasMaxLength(ProviderLength);
+        request.Property(r => r.Model).HasMaxLength(ModelLength);
+        request.Property(r => r.ProviderTaskId).HasMaxLength(TaskIdLength);
         request.Property(r => r.LeaseOwner).HasMaxLength(128);
         request.Property(r => r.ErrorCode).HasMaxLength(64);
         request.Property(r => r.EventType).HasMaxLength(32);

@@ -9,8 +9,8 @@ using Microsoft.Extensions.Options;
 namespace EventImaging.Core.Ledger;
 
 /// <summary>
-/// Brings the ledger schema up to date before anything else starts: PostgreSQL through migrations (EF Core
-/// serialises concurrent migrators with a database lock), the embedded SQLite file by creating it.
+/// Brings the ledger schema up to date before anything else starts: PostgreSQL through migrations (concurrent
+/// migrators wait for each other on an advisory lock), the embedded SQLite file by creating it.
 /// </summary>
 public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOptions> options, ILogger<LedgerSchema> logger) : IHostedService
 {
@@ -46,12 +46,34 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
             return [];
         }
 
-        // On a fresh database, EF Core reads the history table before creating it and logs the failed read as an
-        // error (dotnet/efcore#37328), which would greet every new deployment. Creating it first (CREATE TABLE IF
-        // NOT EXISTS, safe with concurrent migrators) leaves nothing to fail.
-        await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
-        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-        await db.Database.MigrateAsync(cancellationToken);
-        return pending;
+        // Services starting together on an empty database each migrate it. EF Core's own migration lock did not hold
+        // them apart (one failed with "column ... already exists"), so the whole step runs under one PostgreSQL
+        // advisory lock, taken on the connection the migration then uses and always released before that connection
+        // goes back to the pool (the pool does not reset sessions).
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+            try
+            {
+                // On a fresh database, EF Core reads the history table before creating it and logs the failed read as an
+                // error (dotnet/efcore#37328), which would greet every new deployment. Creating it first leaves nothing to fail.
+                await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
+                var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                await db.Database.MigrateAsync(cancellationToken);
+                return pending;
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
+
+    /// <summary>The advisory lock every migrator of a ledger database takes: "EILEDGER" as a 64-bit number.</summary>
+    private const long MigrationLockKey = 4992605522298881362;
 }

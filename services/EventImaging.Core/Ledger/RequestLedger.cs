@@ -40,7 +40,9 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
         request.UpdatedAt = now;
         if (request.FinishedAt is not null)
         {
-            // Born terminal (an invalid command): its writer publishes the event, as after any terminal transition.
+            // Born terminal (an invalid command): nothing is ever due for it, and its writer publishes the event, as
+            // after any terminal transition.
+            request.NextActionAt = null;
             request.LeaseOwner = "outbox";
             request.LeaseUntil = now + outbox.Value.PublishLease;
         }
@@ -80,16 +82,17 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
     /// <paramref name="heldBy"/> (the poller's claim). The attempt counts as in flight until its outcome is
     /// recorded; if the worker dies, the row falls due after the lease plus <paramref name="unknownWait"/>.
     /// An attempt that starts while the previous one's outcome is still unknown counts that one as unknown.
-    /// Returns the row as leased, or null when another worker holds it or it left <c>received</c>.
+    /// Returns the row as leased, or null when another worker holds it, it left <c>received</c>, or it moved to another
+    /// provider than <paramref name="provider"/> (the one its attempt was prepared for).
     /// </summary>
     public async Task<ImageRequest?> TryLeaseForSubmitAsync(
-        Guid requestId, string owner, string? heldBy, TimeSpan leaseFor, TimeSpan unknownWait, CancellationToken cancellationToken)
+        Guid requestId, string provider, string owner, string? heldBy, TimeSpan leaseFor, TimeSpan unknownWait, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var until = now + leaseFor;
         var due = until + unknownWait;
         var leased = await db.Requests
-            .Where(r => r.RequestId == requestId && r.State == RequestState.Received
+            .Where(r => r.RequestId == requestId && r.State == RequestState.Received && r.Provider == provider
                 && (r.LeaseUntil == null || r.LeaseUntil < now || (heldBy != null && r.LeaseOwner == heldBy)))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.LeaseOwner, owner)
@@ -286,14 +289,18 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
 
     /// <summary>
     /// Claims up to <paramref name="limit"/> due, unfinished rows for <paramref name="owner"/>. The candidates come from
-    /// the partial index on <c>next_action_at</c> (cost follows the due rows, not the rows in flight); the claim is one
-    /// conditional update, so two replicas never hold the same row.
+    /// the partial index on <c>next_action_at</c> (cost follows the due rows, not the rows in flight), and are only rows
+    /// the claim can take: unfinished and not leased, so rows that can never be claimed do not fill the page. The claim is
+    /// one conditional update, so two replicas never hold the same row, and it makes the row due again only when its
+    /// lease runs out: a row being worked on is not a candidate for anyone, and a worker that dies leaves it due.
     /// </summary>
     public async Task<List<ImageRequest>> ClaimDueAsync(string owner, int limit, TimeSpan leaseFor, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var candidates = await db.Requests.AsNoTracking()
-            .Where(r => r.NextActionAt != null && r.NextActionAt <= now)
+            .Where(r => r.NextActionAt != null && r.NextActionAt <= now
+                && (r.State == RequestState.Received || r.State == RequestState.Submitted)
+                && (r.LeaseUntil == null || r.LeaseUntil < now))
             .OrderBy(r => r.NextActionAt)
             .Select(r => r.RequestId)
             .Take(limit)
@@ -308,7 +315,10 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
             .Where(r => candidates.Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
                 && (r.State == RequestState.Received || r.State == RequestState.Submitted)
                 && (r.LeaseUntil == null || r.LeaseUntil < now))
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.LeaseOwner, owner).SetProperty(r => r.LeaseUntil, until), cancellationToken);
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.LeaseOwner, owner)
+                .SetProperty(r => r.LeaseUntil, until)
+                .SetProperty(r => r.NextActionAt, until), cancellationToken);
         return claimed == 0
             ? []
             : await db.Requests.AsNoTracking()

@@ -4,8 +4,9 @@ using System.Text.Json.Serialization.Metadata;
 namespace EventImaging.Core.Messaging;
 
 /// <summary>
-/// Contract members are <c>required</c> for .NET publishers, but a body that omits one must still reach the
-/// validator, which answers with an <c>ImageFailed</c> naming the field instead of an unreadable message.
+/// Contract members are <c>required</c> for .NET publishers, but a body that omits one, or gives one the wrong JSON type,
+/// must still reach the validator, which answers with an <c>ImageFailed</c> naming the field instead of an unreadable
+/// message (<see cref="GenerateImageJson"/>).
 /// </summary>
 public static class ContractJson
 {
@@ -19,10 +20,12 @@ public static class ContractJson
             return options;
         }
 
-        return new JsonSerializerOptions(options)
+        var relaxed = new JsonSerializerOptions(options)
         {
             TypeInfoResolver = new RelaxedContractsResolver(options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()),
         };
+        relaxed.Converters.Add(new GenerateImageJson());
+        return relaxed;
     }
 
     private sealed class RelaxedContractsResolver(IJsonTypeInfoResolver inner) : IJsonTypeInfoResolver

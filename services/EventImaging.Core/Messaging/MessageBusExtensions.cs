@@ -79,6 +79,7 @@ public static class MessageBusExtensions
 
         var registrations = builder.MessageBus().Registrations;
         var quorumQueues = builder.Configuration.GetValue<bool>(QuorumQueuesKey);
+        builder.Services.AddReceiveObserver<DeadLetterObserver>();
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();

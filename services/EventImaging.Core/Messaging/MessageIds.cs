@@ -12,6 +12,11 @@ public static class MessageIds
 
     public static Guid Submitted(Guid requestId) => NameBased(requestId, "submitted");
 
+    /// <summary>The answer to a command that has no request id, named after the command itself: the same command, the same id.</summary>
+    public static Guid Unkeyed(string commandJson) => NameBased(UnkeyedNamespace, commandJson);
+
+    private static readonly Guid UnkeyedNamespace = new("6f1c2a4e-0b7d-4c39-9a51-3e8f2d7b6c10");
+
     // Hand-written: .NET has no name-based UUID generator.
     private static Guid NameBased(Guid namespaceId, string name)
     {

@@ -87,8 +87,7 @@ public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger,
         where T : class =>
         await publisher.Publish(message, context =>
         {
-            // A command without a request id cannot be deduplicated; its answer gets a fresh id.
-            context.MessageId = requestId == Guid.Empty ? NewId.NextGuid() : MessageIds.Terminal(requestId);
+            context.MessageId = MessageIds.Terminal(requestId);
             context.CorrelationId = requestId;
         }, cancellationToken);
 

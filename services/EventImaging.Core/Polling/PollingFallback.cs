@@ -100,7 +100,7 @@ public sealed partial class PollingFallback(
             if (row.State == RequestState.Received)
             {
                 // A scheduled retry, an attempt whose outcome is unknown, or a submitter that died mid-way.
-                await scope.ServiceProvider.GetRequiredService<SubmissionService>().SubmitAsync(row.RequestId, provider, claim, cancellationToken);
+                await scope.ServiceProvider.GetRequiredService<SubmissionService>().SubmitAsync(row, provider, claim, cancellationToken);
                 return;
             }
 

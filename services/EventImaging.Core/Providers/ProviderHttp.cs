@@ -64,8 +64,12 @@ internal static class ProviderHttp
         }
     }
 
-    /// <summary>Reads a successful body; a body that cannot be read leaves a create's outcome unknown.</summary>
-    public static ProviderTask Read(byte[] body, Func<byte[], ProviderTask> read, bool creates)
+    /// <summary>
+    /// Reads a successful body. A create the provider accepted but answered with a body that cannot be used (no task id,
+    /// one too long to store) fails the request: the task may exist and be billed, so it is not sent again, and without a
+    /// usable id it cannot be followed. A status answer that cannot be read is asked again later.
+    /// </summary>
+    public static ProviderTask Read(byte[] body, Func<byte[], ProviderTask> read, bool creates, string provider)
     {
         try
         {
@@ -74,8 +78,12 @@ internal static class ProviderHttp
         catch (ProviderPayloadException ex)
         {
             throw new ProviderException(
-                creates ? ProviderFailureKind.OutcomeUnknown : ProviderFailureKind.Transient,
-                new(FailureCodes.ProviderError, null, ex.Message, true),
+                creates ? ProviderFailureKind.Rejected : ProviderFailureKind.Transient,
+                new(
+                    FailureCodes.ProviderError,
+                    null,
+                    creates ? $"{provider} accepted the request but its answer could not be used ({ex.Message}); it is not sent again, since the task may exist." : ex.Message,
+                    true),
                 inner: ex);
         }
     }

@@ -1,5 +1,8 @@
 using EventImaging.Contracts;
+using EventImaging.Core.Messaging;
 using FluentValidation;
+using FluentValidation.Results;
+using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Requests;
 
@@ -9,19 +12,24 @@ namespace EventImaging.Core.Requests;
 /// </summary>
 public sealed class GenerateImageValidator : AbstractValidator<RoutedCommand>
 {
-    public const int MaxMetadataEntries = 32;
-    public const int MaxMetadataKeyLength = 64;
-    public const int MaxMetadataValueLength = 1024;
-
-    public GenerateImageValidator(TimeProvider clock)
+    public GenerateImageValidator(TimeProvider clock, IOptions<RequestOptions> options)
     {
+        // Fields whose JSON could not be read as their type (see GenerateImageJson): named first, one message each.
+        RuleFor(x => x.Command).Custom((command, context) =>
+        {
+            foreach (var error in (command as PartlyReadGenerateImage)?.FieldErrors ?? [])
+            {
+                context.AddFailure(error);
+            }
+        });
+
         RuleFor(x => x.Command.RequestId).NotEqual(Guid.Empty).WithMessage("requestId is required and must be a non-empty GUID.");
 
         RuleFor(x => x.Client).NotNull()
-            .WithMessage(x => $"provider '{x.Provider}' is not available (known and configured: see Providers settings).");
+            .WithMessage(x => $"provider '{CallerText.Shorten(x.Provider)}' is not available (known and configured: see Providers settings).");
 
         RuleFor(x => x.Model).NotNull().When(x => x.Client is not null)
-            .WithMessage(x => $"model '{x.RequestedModel}' is not offered by provider '{x.Provider}'.");
+            .WithMessage(x => $"model '{CallerText.Shorten(x.RequestedModel)}' is not offered by provider '{x.Provider}'.");
 
         RuleFor(x => x.Command.Prompt)
             .Must(p => !string.IsNullOrWhiteSpace(p)).WithMessage("prompt is required and must not be blank.");
@@ -34,10 +42,10 @@ public sealed class GenerateImageValidator : AbstractValidator<RoutedCommand>
         {
             RuleFor(x => x.Command.Size)
                 .Must((x, size) => size is null || x.Client!.Capabilities.Models[x.Model!].Sizes.Contains(size))
-                .WithMessage(x => $"size '{x.Command.Size}' is not one of {string.Join(", ", x.Client!.Capabilities.Models[x.Model!].Sizes)} for {x.Provider} {x.Model}.");
+                .WithMessage(x => $"size '{CallerText.Shorten(x.Command.Size)}' is not one of {string.Join(", ", x.Client!.Capabilities.Models[x.Model!].Sizes)} for {x.Provider} {x.Model}.");
             RuleFor(x => x.Command.Quality)
                 .Must((x, quality) => quality is null || x.Client!.Capabilities.Models[x.Model!].Qualities.Contains(quality))
-                .WithMessage(x => $"quality '{x.Command.Quality}' is not one of {string.Join(", ", x.Client!.Capabilities.Models[x.Model!].Qualities)} for {x.Provider} {x.Model}.");
+                .WithMessage(x => $"quality '{CallerText.Shorten(x.Command.Quality)}' is not one of {string.Join(", ", x.Client!.Capabilities.Models[x.Model!].Qualities)} for {x.Provider} {x.Model}.");
         });
 
         RuleFor(x => x.Command.ImageUrls)
@@ -48,11 +56,11 @@ public sealed class GenerateImageValidator : AbstractValidator<RoutedCommand>
             .WithMessage(x => $"imageUrls holds {x.Command.ImageUrls!.Length} URLs; at most {x.Client?.Capabilities.MaxImageUrls ?? 16} are accepted.");
         RuleForEach(x => x.Command.ImageUrls)
             .Must(url => PublicUrlRules.Check(url) is null)
-            .WithMessage((_, url) => $"imageUrls entry '{Shorten(url)}' {PublicUrlRules.Check(url)}.");
+            .WithMessage((_, url) => $"imageUrls entry '{CallerText.Shorten(url, 80)}' {PublicUrlRules.Check(url)}.");
 
         RuleFor(x => x.Command.InputFidelity)
             .Must(f => f is "low" or "high").When(x => x.Command.InputFidelity is not null)
-            .WithMessage(x => $"inputFidelity '{x.Command.InputFidelity}' is not one of low, high.");
+            .WithMessage(x => $"inputFidelity '{CallerText.Shorten(x.Command.InputFidelity)}' is not one of low, high.");
         RuleFor(x => x.Command.InputFidelity)
             .Null().When(x => x.Client is not null && !x.Client.Capabilities.SupportsInputFidelity)
             .WithMessage(x => $"inputFidelity is not supported by provider '{x.Provider}'.");
@@ -63,13 +71,46 @@ public sealed class GenerateImageValidator : AbstractValidator<RoutedCommand>
         RuleFor(x => x.Command.Deadline)
             .Must(deadline => deadline > clock.GetUtcNow()).When(x => x.Command.Deadline is not null)
             .WithMessage("deadline is in the past.");
+        RuleFor(x => x.Command.Deadline)
+            .Must(deadline => deadline <= clock.GetUtcNow() + options.Value.MaxDeadline).When(x => x.Command.Deadline is not null)
+            .WithMessage($"deadline is more than {options.Value.MaxDeadline.TotalHours:0.##} hours ahead, the most accepted (Requests:MaxDeadline): no provider keeps a result longer.");
 
         RuleFor(x => x.Command.Metadata)
-            .Must(m => m!.Count <= MaxMetadataEntries
-                && m.All(e => e.Key.Length is > 0 and <= MaxMetadataKeyLength && (e.Value?.Length ?? 0) <= MaxMetadataValueLength))
-            .When(x => x.Command.Metadata is not null)
-            .WithMessage($"metadata must hold at most {MaxMetadataEntries} entries, keys of 1 to {MaxMetadataKeyLength} characters and values of at most {MaxMetadataValueLength}.");
+            .Must(MetadataRules.IsValid)
+            .WithMessage(MetadataRules.Rule);
     }
 
-    private static string Shorten(string? url) => url is { Length: > 80 } ? string.Concat(url.AsSpan(0, 77), "...") : url ?? "";
+    /// <summary>
+    /// The reason an <c>ImageFailed</c> gives for an invalid command: its first few distinct errors and how many more,
+    /// never more than <see cref="MaxReasonLength"/> characters however many fields (or image URLs) are wrong.
+    /// </summary>
+    public static string Reason(ValidationResult result)
+    {
+        const int shown = 5;
+        // Each field's first error comes before any field's second, so one field's thousand errors hide no other field.
+        var errors = result.Errors
+            .Select((error, index) => (Field: FieldOf(error.PropertyName), error.ErrorMessage, index))
+            .GroupBy(e => e.Field)
+            .SelectMany(field => field.Select((error, rank) => (rank, error.index, error.ErrorMessage)))
+            .OrderBy(e => e.rank).ThenBy(e => e.index)
+            .Select(e => e.ErrorMessage)
+            .Distinct()
+            .ToList();
+        var reason = "Invalid request: " + string.Join(" ", errors.Take(shown));
+        if (errors.Count > shown)
+        {
+            reason += $" (and {errors.Count - shown} more errors)";
+        }
+
+        return CallerText.Shorten(reason, MaxReasonLength);
+    }
+
+    public const int MaxReasonLength = 2000;
+
+    // "Command.ImageUrls[12]" and "Command.ImageUrls" are one field.
+    private static string FieldOf(string propertyName)
+    {
+        var index = propertyName.IndexOf('[', StringComparison.Ordinal);
+        return index < 0 ? propertyName : propertyName[..index];
+    }
 }

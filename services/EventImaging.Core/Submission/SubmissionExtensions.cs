@@ -21,6 +21,7 @@ public static class SubmissionExtensions
             .ValidateOnStart();
         builder.Services.AddOptions<RequestOptions>().BindConfiguration(RequestOptions.Section)
             .Validate(o => o.DefaultDeadline > TimeSpan.Zero, "Requests:DefaultDeadline must be positive.")
+            .Validate(o => o.MaxDeadline >= o.DefaultDeadline, "Requests:MaxDeadline must be at least Requests:DefaultDeadline.")
             .ValidateOnStart();
         builder.Services.TryAddSingleton<WorkerIdentity>();
         builder.Services.AddScoped<RequestRouter>();

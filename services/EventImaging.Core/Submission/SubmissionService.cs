@@ -43,8 +43,7 @@ public sealed partial class SubmissionService(
         var validation = await validator.ValidateAsync(routed, cancellationToken);
         if (!validation.IsValid)
         {
-            var message = "Invalid request: " + string.Join(" ", validation.Errors.Select(e => e.ErrorMessage).Distinct());
-            await RejectInvalidAsync(routed, message, cancellationToken);
+            await RejectInvalidAsync(routed, GenerateImageValidator.Reason(validation), cancellationToken);
             return;
         }
 
@@ -56,24 +55,38 @@ public sealed partial class SubmissionService(
             return;
         }
 
-        await SubmitAsync(row.RequestId, routed.Client!, claimedBy: null, cancellationToken);
+        await SubmitAsync(row, routed.Client!, claimedBy: null, cancellationToken);
     }
 
     /// <summary>
     /// One create attempt for a received row, under its submit lease. Used by the consumer for the first
     /// attempt and by the poller for scheduled retries (<paramref name="claimedBy"/> is its claim).
+    /// Everything that can fail without the provider (reading the command, minting the callback token from the key
+    /// ring in the ledger database) happens before the lease: the lease marks the attempt as sent, and an attempt that
+    /// never reached the provider must not count as one whose outcome is unknown.
     /// </summary>
-    public async Task SubmitAsync(Guid requestId, IImageProvider provider, string? claimedBy, CancellationToken cancellationToken)
+    public async Task SubmitAsync(ImageRequest row, IImageProvider provider, string? claimedBy, CancellationToken cancellationToken)
     {
+        var command = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)!;
+        var submission = new ProviderSubmission(
+            row.Model,
+            command.Prompt,
+            command.Size ?? "1024x1024",
+            command.Quality,
+            command.ImageUrls,
+            command.InputFidelity,
+            tokens.CallbackUrlFor(row.RequestId, row.Provider, row.Deadline));
+
         var owner = $"{worker.Name}:{Guid.NewGuid():N}";
         var options = submitterOptions.Value;
-        var row = await ledger.TryLeaseForSubmitAsync(requestId, owner, claimedBy, options.SubmitLease, options.UnknownOutcomeWait, cancellationToken);
-        if (row is null)
+        var leased = await ledger.TryLeaseForSubmitAsync(row.RequestId, row.Provider, owner, claimedBy, options.SubmitLease, options.UnknownOutcomeWait, cancellationToken);
+        if (leased is null)
         {
-            LogLeaseHeld(requestId);
+            LogLeaseHeld(row.RequestId);
             return;
         }
 
+        row = leased;
         // The caller holds the request's log scope: the consumer (HandleAsync) or the poller (a scheduled retry).
         using var span = RequestTracing.StartInRequestTrace("submit", row);
         span?.SetTag("eventimaging.attempt", row.SubmitAttempts);
@@ -92,16 +105,6 @@ public sealed partial class SubmissionService(
         {
             LogResend(row.RequestId, row.Provider, options.UnknownOutcomeWait);
         }
-
-        var command = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)!;
-        var submission = new ProviderSubmission(
-            row.Model,
-            command.Prompt,
-            command.Size ?? "1024x1024",
-            command.Quality,
-            command.ImageUrls,
-            command.InputFidelity,
-            tokens.CallbackUrlFor(row.RequestId, row.Provider, row.Deadline));
 
         ProviderTask task;
         var started = clock.GetTimestamp();
@@ -129,20 +132,28 @@ public sealed partial class SubmissionService(
 
         LogSubmitted(row.RequestId, row.Provider, row.Model, task.TaskId);
         metrics.Submitted(row);
-        await publisher.Publish(
-            new ImageSubmitted
-            {
-                RequestId = row.RequestId,
-                Provider = row.Provider,
-                Model = row.Model,
-                Metadata = command.Metadata,
-                ProviderTaskId = task.TaskId,
-                SubmittedAt = now,
-                EstimatedSeconds = task.EstimatedSeconds,
-                CreditsReserved = task.Credits,
-            },
-            context => context.MessageId = MessageIds.Submitted(row.RequestId),
-            cancellationToken);
+        try
+        {
+            await publisher.Publish(
+                new ImageSubmitted
+                {
+                    RequestId = row.RequestId,
+                    Provider = row.Provider,
+                    Model = row.Model,
+                    Metadata = command.Metadata,
+                    ProviderTaskId = task.TaskId,
+                    SubmittedAt = now,
+                    EstimatedSeconds = task.EstimatedSeconds,
+                    CreditsReserved = task.Credits,
+                },
+                context => context.MessageId = MessageIds.Submitted(row.RequestId),
+                cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Informational only: the task is recorded, and the terminal event has its own outbox.
+            LogSubmittedNotPublished(ex, row.RequestId);
+        }
     }
 
     private async Task HandleCreateFailureAsync(ImageRequest row, GenerateImage command, string owner, ProviderException ex, CancellationToken cancellationToken)
@@ -193,16 +204,22 @@ public sealed partial class SubmissionService(
         return false;
     }
 
-    private async Task RejectInvalidAsync(RoutedCommand routed, string message, CancellationToken cancellationToken)
+    private async Task RejectInvalidAsync(RoutedCommand routed, string reason, CancellationToken cancellationToken)
     {
-        LogInvalid(routed.Command.RequestId, message);
-        var row = NewRow(routed);
+        var command = routed.Command;
+        LogInvalid(command.RequestId, reason);
         var now = clock.GetUtcNow();
-        var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.InvalidRequest, null, message, false), null, now);
-        if (routed.Command.RequestId == Guid.Empty)
+        var row = RejectedRow(routed, now);
+        var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.InvalidRequest, null, reason, false), null, now);
+        if (command.RequestId == Guid.Empty)
         {
-            // Nothing to key a ledger row on: answer once, directly.
-            await terminalEvents.PublishAsync(Guid.Empty, outcome, cancellationToken);
+            // Nothing to key a ledger row on, so the command itself is the outbox: the answer is published within its
+            // consumption, and a failed publish fails the consumption (the broker delivers the command again). The
+            // MessageId comes from the command, so a redelivery's answer is recognisably the same.
+            await publisher.Publish(
+                (ImageFailed)outcome.Event,
+                context => context.MessageId = MessageIds.Unkeyed(JsonSerializer.Serialize(command, EventJson.Options)),
+                cancellationToken);
             return;
         }
 
@@ -237,7 +254,7 @@ public sealed partial class SubmissionService(
     private ImageRequest NewRow(RoutedCommand routed)
     {
         var command = routed.Command;
-        var deadline = command.Deadline ?? clock.GetUtcNow() + requestOptions.Value.DefaultDeadline;
+        var now = clock.GetUtcNow();
         return new ImageRequest
         {
             RequestId = command.RequestId,
@@ -246,9 +263,36 @@ public sealed partial class SubmissionService(
             State = RequestState.Received,
             // The command as the caller sent it: whether it named a provider decides failover.
             CommandJson = JsonSerializer.Serialize(command, EventJson.Options),
-            Deadline = deadline,
+            // Every instant in the ledger is UTC: PostgreSQL takes no other offset, and SQLite orders them as numbers.
+            Deadline = (command.Deadline ?? now + requestOptions.Value.DefaultDeadline).ToUniversalTime(),
             // If this worker dies before it takes the submit lease, the poller submits the row after this.
-            NextActionAt = clock.GetUtcNow() + submitterOptions.Value.SubmitLease,
+            NextActionAt = now + submitterOptions.Value.SubmitLease,
+            TraceParent = Activity.Current?.Id,
+            TraceState = Activity.Current?.TraceStateString,
+        };
+    }
+
+    /// <summary>
+    /// The row of an invalid command, which is born terminal: what the caller wrote is kept only as far as it is bounded
+    /// (provider and model cut to their columns, metadata only when it is valid to echo), never the rest of the body.
+    /// </summary>
+    private static ImageRequest RejectedRow(RoutedCommand routed, DateTimeOffset now)
+    {
+        var command = routed.Command;
+        var kept = new GenerateImage
+        {
+            RequestId = command.RequestId,
+            Prompt = "",
+            Metadata = MetadataRules.IsValid(command.Metadata) ? command.Metadata : null,
+        };
+        return new ImageRequest
+        {
+            RequestId = command.RequestId,
+            Provider = CallerText.Shorten(routed.Provider, LedgerDbContext.ProviderLength),
+            Model = CallerText.Shorten(routed.ModelForEvents, LedgerDbContext.ModelLength),
+            State = RequestState.Received,
+            CommandJson = JsonSerializer.Serialize(kept, EventJson.Options),
+            Deadline = now,
             TraceParent = Activity.Current?.Id,
             TraceState = Activity.Current?.TraceStateString,
         };
@@ -277,6 +321,9 @@ public sealed partial class SubmissionService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the create call to {Provider} got no answer ({Reason}); waiting for its callback until {DueAt} before sending once more")]
     private partial void LogUnknownOutcome(Guid requestId, string provider, string reason, DateTimeOffset dueAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} was submitted, but its ImageSubmitted could not be published (it is informational; the terminal event is unaffected)")]
+    private partial void LogSubmittedNotPublished(Exception exception, Guid requestId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: no callback came within {Wait} of an unanswered create call; sending it to {Provider} once more (this may be billed twice)")]
     private partial void LogResend(Guid requestId, string provider, TimeSpan wait);

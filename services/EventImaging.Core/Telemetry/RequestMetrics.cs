@@ -1,12 +1,15 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Providers.Evolink;
+using EventImaging.Core.Providers.GptImage15;
 
 namespace EventImaging.Core.Telemetry;
 
 /// <summary>
 /// EventImaging's request metrics, with low-cardinality labels only (provider, model, code, path, outcome):
-/// never a request id, task id or URL.
+/// never a request id, task id or URL. Provider and model labels are the known names or <c>other</c>: an invalid
+/// command names whatever its caller wrote, and that must not create a series.
 /// </summary>
 public sealed class RequestMetrics
 {
@@ -20,6 +23,7 @@ public sealed class RequestMetrics
     private readonly Histogram<double> providerCalls;
     private readonly Histogram<int> batches;
     private readonly Counter<long> shed;
+    private readonly Counter<long> deadLettered;
     private readonly TimeProvider clock;
 
     public RequestMetrics(IMeterFactory meters, TimeProvider clock)
@@ -37,16 +41,31 @@ public sealed class RequestMetrics
             "{row}",
             "Rows per group-committed ledger statement of the callback path, by statement.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
+        deadLettered = meter.CreateCounter<long>(
+            "eventimaging.commands.dead_lettered", "{message}", "Messages moved to an error queue, by reason: unreadable (no requestId to answer) or fault.");
         shed = meter.CreateCounter<long>("eventimaging.callbacks.shed", "{callback}", "Callbacks answered 503 because Callbacks:MaxInFlight were already in flight.");
     }
 
+    /// <summary>The label for a provider or model name: known ones as they are, anything else <c>other</c>.</summary>
+    public const string Other = "other";
+
+    private static readonly HashSet<string> KnownProviders = [EvolinkClient.ProviderName, GptImage15Client.ProviderName];
+
+    private static readonly HashSet<string> KnownModels =
+        [.. EvolinkClient.Evolink.Models.Keys, .. GptImage15Client.GptImage15.Models.Keys];
+
+    private static string ProviderLabel(string provider) => KnownProviders.Contains(provider) ? provider : Other;
+
+    private static string ModelLabel(string model) => KnownModels.Contains(model) ? model : Other;
+
     public void Submitted(ImageRequest row) =>
-        submitted.Add(1, new TagList { { "provider", row.Provider }, { "model", row.Model } });
+        submitted.Add(1, new TagList { { "provider", ProviderLabel(row.Provider) }, { "model", ModelLabel(row.Model) } });
 
     /// <summary>A terminal transition this process won; <paramref name="path"/> is how the outcome was learnt.</summary>
     public void Finished(ImageRequest row, TerminalOutcome outcome, string? path)
     {
-        var tags = new TagList { { "provider", row.Provider }, { "model", row.Model } };
+        var provider = ProviderLabel(row.Provider);
+        var tags = new TagList { { "provider", provider }, { "model", ModelLabel(row.Model) } };
         if (outcome.State == RequestState.Completed)
         {
             tags.Add("completion_path", path);
@@ -58,13 +77,16 @@ public sealed class RequestMetrics
             failed.Add(1, tags);
         }
 
-        duration.Record((clock.GetUtcNow() - row.CreatedAt).TotalSeconds, new TagList { { "provider", row.Provider }, { "outcome", outcome.State == RequestState.Completed ? "completed" : "failed" } });
-        polls.Record(row.PollCount + (path == Contracts.CompletionPaths.Poll ? 1 : 0), new TagList { { "provider", row.Provider } });
+        duration.Record((clock.GetUtcNow() - row.CreatedAt).TotalSeconds, new TagList { { "provider", provider }, { "outcome", outcome.State == RequestState.Completed ? "completed" : "failed" } });
+        polls.Record(row.PollCount + (path == Contracts.CompletionPaths.Poll ? 1 : 0), new TagList { { "provider", provider } });
     }
 
     /// <summary>One group-committed statement (<c>read</c>, <c>finish</c> or <c>mark</c>) and how many callers it served.</summary>
     public void LedgerBatch(string statement, int rows) =>
         batches.Record(rows, new TagList { { "statement", statement } });
+
+    /// <summary>A message moved to an error queue; <paramref name="reason"/> is <c>unreadable</c> or <c>fault</c>.</summary>
+    public void DeadLettered(string reason) => deadLettered.Add(1, new TagList { { "reason", reason } });
 
     /// <summary>A callback turned away with 503: the receiver already had <c>Callbacks:MaxInFlight</c> in hand.</summary>
     public void CallbackShed() => shed.Add(1);

@@ -37,7 +37,7 @@ public class MicroBenchmarks
         token = tokens.Mint(requestId, "evolink", deadline);
         evolink = new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions()));
         gptImage15 = new GptImage15Client(new HttpClient(), Options.Create(new GptImage15Options()));
-        validator = new GenerateImageValidator(TimeProvider.System);
+        validator = new GenerateImageValidator(TimeProvider.System, Options.Create(new RequestOptions()));
         router = new RequestRouter(new ProviderRegistry([evolink, gptImage15]), Options.Create(new ProvidersOptions()));
         command = new GenerateImage
         {

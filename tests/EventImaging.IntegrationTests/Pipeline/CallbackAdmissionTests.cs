@@ -1,4 +1,8 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EventImaging.Core.Callbacks;
+using Microsoft.Extensions.DependencyInjection;
 using EventImaging.IntegrationTests.Infrastructure;
 using Npgsql;
 
@@ -64,6 +68,33 @@ public sealed class CallbackAdmissionTests(RabbitMqFixture rabbitMq, PostgresFix
         Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(requestId)).Type);
         await env.MarkedPublishedAsync(requestId);
         Assert.Single(env.Events.TerminalFor(requestId));
+    }
+
+    [Fact]
+    public async Task Slow_senders_of_made_up_tokens_take_no_slot_from_real_callbacks()
+    {
+        var requestId = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId, prompt = $"Real one [sim:never-finish] {requestId:N}" });
+        await env.SubmittedAsync(requestId);
+        var taskId = Assert.Single(env.CreatesFor(requestId.ToString("N"))).TaskId;
+        var completed = $$"""{"id":"{{taskId}}","status":"completed","progress":100,"results":["https://files.example/real.png"]}""";
+
+        // A sender that announces a large body under a made-up token and then sends almost none of it.
+        using var slow = new TcpClient();
+        await slow.ConnectAsync(env.ReceiverUrl.Host, env.ReceiverUrl.Port);
+        var stream = slow.GetStream();
+        var head = $"POST /callbacks/evolink/CfDJ8madeUpToken HTTP/1.1\r\nHost: {env.ReceiverUrl.Authority}\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{{\"id\":";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        var admission = env.Receiver.Services.GetRequiredService<CallbackAdmission>();
+        var answer = new byte[12];
+        var answered = stream.ReadAsync(answer).AsTask();
+        // Either the made-up token is answered at once, or (before the token came first) the sender holds the only slot.
+        await Eventually.UntilAsync(() => Task.FromResult(answered.IsCompleted || admission.InFlight > 0), Timeout, "the slow sender to be answered or admitted");
+
+        using var real = await env.PostCallbackAsync("evolink", env.CallbackTokenOf(requestId), completed).WaitAsync(Timeout);
+        Assert.Equal(HttpStatusCode.OK, real.StatusCode);
+        Assert.Equal("HTTP/1.1 404", Encoding.ASCII.GetString(answer, 0, await answered.WaitAsync(Timeout)));
+        Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(requestId)).Type);
     }
 
     /// <summary>Asked on a connection of its own: a session's view of pg_stat_activity stays the same for its whole transaction.</summary>

@@ -10,7 +10,11 @@ public sealed class CallbackRateLimitTests(RabbitMqFixture rabbitMq, PostgresFix
     private PipelineEnvironment env = null!;
 
     public async Task InitializeAsync() =>
-        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Callbacks:RateLimitPerSource"] = "3" });
+        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            ["Callbacks:RateLimitPerSource"] = "3",
+            ["Callbacks:TrustedProxies:0"] = "127.0.0.1",
+        });
 
     public async Task DisposeAsync() => await env.DisposeAsync();
 
@@ -27,5 +31,24 @@ public sealed class CallbackRateLimitTests(RabbitMqFixture rabbitMq, PostgresFix
         // The burst (6) is answered on its merits (a forged token: 404); then the bucket refills at 3 a second.
         Assert.All(statuses[..6], status => Assert.Equal(HttpStatusCode.NotFound, status));
         Assert.Contains(HttpStatusCode.TooManyRequests, statuses[6..]);
+    }
+
+    [Fact]
+    public async Task Behind_a_trusted_proxy_each_forwarded_sender_has_its_own_limit()
+    {
+        // Everything arrives from the proxy (loopback here); X-Forwarded-For names the real senders.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 20; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(env.ReceiverUrl, "/callbacks/evolink/CfDJ8forgedtoken"))
+            {
+                Content = new StringContent("{}"),
+            };
+            request.Headers.Add("X-Forwarded-For", $"203.0.113.{i + 1}");
+            using var response = await env.Http.SendAsync(request);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.NotFound, status));
     }
 }

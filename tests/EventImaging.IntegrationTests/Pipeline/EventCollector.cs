@@ -7,7 +7,7 @@ using RabbitMQ.Client.Events;
 namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>One event as a subscriber in any language sees it: the exchange it came from, its MessageId, its body.</summary>
-public sealed record CollectedEvent(string Type, Guid MessageId, JsonElement Message)
+public sealed record CollectedEvent(string Type, Guid MessageId, JsonElement Message, int BodyBytes)
 {
     public Guid RequestId => Message.GetProperty("requestId").GetGuid();
 
@@ -49,7 +49,8 @@ public sealed class EventCollector : IAsyncDisposable
             collector.events.Enqueue(new CollectedEvent(
                 type,
                 envelope.RootElement.GetProperty("messageId").GetGuid(),
-                envelope.RootElement.GetProperty("message").Clone()));
+                envelope.RootElement.GetProperty("message").Clone(),
+                delivery.Body.Length));
             return Task.CompletedTask;
         };
         await collector.channel.BasicConsumeAsync(queue.QueueName, autoAck: true, consumer);

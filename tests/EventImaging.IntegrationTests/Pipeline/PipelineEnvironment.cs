@@ -196,6 +196,30 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         await channel.BasicPublishAsync("EventImaging.Contracts:GenerateImage", "", mandatory: false, properties, body);
     }
 
+    /// <summary>Publishes <paramref name="body"/> as it is, as plain JSON on the command's exchange (a publisher's bug included).</summary>
+    public async Task PublishRawAsync(string body)
+    {
+        await using var connection = await new ConnectionFactory { Uri = Broker }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+        var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
+        await channel.BasicPublishAsync("EventImaging.Contracts:GenerateImage", "", mandatory: false, properties, Encoding.UTF8.GetBytes(body));
+    }
+
+    /// <summary>How many commands wait in MassTransit's error queue of the submitter (<c>generate-image_error</c>); 0 before it exists.</summary>
+    public async Task<uint> ErrorQueueDepthAsync()
+    {
+        await using var connection = await new ConnectionFactory { Uri = Broker }.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync("generate-image_error")).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Publishes a command through MassTransit, as a .NET service would.</summary>
     public Task PublishAsync(GenerateImage command) =>
         Submitter.Services.GetRequiredService<IBus>().Publish(command);

@@ -1,3 +1,5 @@
+using EventImaging.Core.Ledger;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace EventImaging.IntegrationTests.Processes;
@@ -16,15 +18,38 @@ public sealed class MigratorTests(PostgresFixture postgres)
 
         var first = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", environment, Timeout);
         Assert.True(first.ExitCode == 0, first.Output);
-        Assert.Contains("Applied 3 migration(s) to the ledger", first.Output, StringComparison.Ordinal);
+        Assert.Contains("Applied 4 migration(s) to the ledger", first.Output, StringComparison.Ordinal);
         // A fresh database is the normal case, not an error: EF Core's read of a missing history table stays unlogged.
         Assert.DoesNotContain("Failed executing DbCommand", first.Output, StringComparison.Ordinal);
-        Assert.Equal(3L, await ScalarAsync(ledger, "SELECT count(*) FROM \"__EFMigrationsHistory\""));
+        Assert.Equal(4L, await ScalarAsync(ledger, "SELECT count(*) FROM \"__EFMigrationsHistory\""));
         Assert.Equal(0L, await ScalarAsync(ledger, "SELECT count(*) FROM image_requests"));
 
         var second = await ServiceProcess.RunToExitAsync("EventImaging.Migrator", environment, Timeout);
         Assert.True(second.ExitCode == 0, second.Output);
         Assert.Contains("is already up to date", second.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Services_migrating_one_empty_database_at_once_all_start()
+    {
+        // As every replica does with Ledger:MigrateOnStart: before the advisory lock, one of two crashed in half the tries.
+        for (var round = 0; round < 5; round++)
+        {
+            var ledger = await postgres.CreateDatabaseAsync();
+            var migrators = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                var options = new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql(ledger).Options;
+                await using var db = new LedgerDbContext(options);
+                return await LedgerSchema.ApplyAsync(db, CancellationToken.None);
+            }));
+
+            var applied = await Task.WhenAll(migrators);
+
+            // Each migration was applied by exactly one of them; the others found nothing left to do.
+            Assert.Equal(4, applied.Sum(a => a.Count));
+            Assert.Equal(4L, await ScalarAsync(ledger, "SELECT count(*) FROM \"__EFMigrationsHistory\""));
+            Assert.False(await ScalarAsync(ledger, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") > 0, "the advisory lock outlived the migration");
+        }
     }
 
     [Fact]

@@ -24,8 +24,15 @@ public sealed class ServiceProcess : IAsyncDisposable
     public static Task<ServiceProcess> StartAsync(string name, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
         StartAssemblyAsync(AssemblyOf(name), environment, arguments);
 
+    /// <summary>Starts <c>services/{name}</c> and waits only until it answers <c>/health/live</c> (its dependencies may be down).</summary>
+    public static Task<ServiceProcess> StartLiveAsync(string name, IReadOnlyDictionary<string, string?> environment) =>
+        StartAssemblyAsync(AssemblyOf(name), environment, [], "/health/live");
+
     /// <summary>Starts any built ASP.NET Core app on a free loopback port and waits for its <c>/health/ready</c>.</summary>
-    public static async Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    public static Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
+        StartAssemblyAsync(assembly, environment, arguments, "/health/ready");
+
+    private static async Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, string[] arguments, string healthPath)
     {
         var name = Path.GetFileNameWithoutExtension(assembly);
         var port = FreePort();
@@ -62,7 +69,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 
                 try
                 {
-                    return (await http.GetAsync(new Uri(service.BaseUrl, "/health/ready"))).StatusCode == HttpStatusCode.OK;
+                    return (await http.GetAsync(new Uri(service.BaseUrl, healthPath))).StatusCode == HttpStatusCode.OK;
                 }
                 catch (HttpRequestException)
                 {
@@ -70,7 +77,7 @@ public sealed class ServiceProcess : IAsyncDisposable
                 }
             },
             TimeSpan.FromSeconds(60),
-            $"{name} to answer /health/ready");
+            $"{name} to answer {healthPath}");
         return service;
     }
 

@@ -11,7 +11,7 @@ public sealed class GenerateImageValidatorTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
-    private readonly GenerateImageValidator validator = new(new FixedClock(Now));
+    private readonly GenerateImageValidator validator = new(new FixedClock(Now), Options.Create(new RequestOptions()));
     private readonly RequestRouter router = new(
         new ProviderRegistry([
             new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions())),

@@ -46,14 +46,14 @@ public sealed class EvolinkClient(HttpClient http, IOptions<EvolinkOptions> opti
             Content = JsonContent.Create(body, options: CreateBody.Json),
         };
         var answer = await ProviderHttp.SendAsync(http, request, ProviderName, options.Value.ApiKey, creates: true, ErrorOf, cancellationToken);
-        return ProviderHttp.Read(answer, bytes => EvolinkPayloads.ReadTask(bytes), creates: true);
+        return ProviderHttp.Read(answer, bytes => EvolinkPayloads.ReadTask(bytes), creates: true, ProviderName);
     }
 
     public async Task<ProviderTask> GetAsync(string taskId, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/tasks/{Uri.EscapeDataString(taskId)}");
         var answer = await ProviderHttp.SendAsync(http, request, ProviderName, options.Value.ApiKey, creates: false, ErrorOf, cancellationToken);
-        return ProviderHttp.Read(answer, bytes => EvolinkPayloads.ReadTask(bytes), creates: false);
+        return ProviderHttp.Read(answer, bytes => EvolinkPayloads.ReadTask(bytes), creates: false, ProviderName);
     }
 
     public ProviderTask ParseCallback(ReadOnlySpan<byte> body) => EvolinkPayloads.ReadTask(body);

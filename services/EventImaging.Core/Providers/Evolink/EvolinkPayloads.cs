@@ -31,11 +31,7 @@ internal static class EvolinkPayloads
                 throw new ProviderPayloadException("The evolink task body is not a JSON object.");
             }
 
-            var id = JsonFields.String(root, "id");
-            if (string.IsNullOrWhiteSpace(id))
-            {
-                throw new ProviderPayloadException("The evolink task body has no task id.");
-            }
+            var id = JsonFields.TaskId(root, "id", "evolink");
 
             var statusText = JsonFields.String(root, "status")?.Trim().ToLowerInvariant();
             var status = statusText switch
@@ -62,10 +58,10 @@ internal static class EvolinkPayloads
             return new ProviderTask(
                 id,
                 status,
-                ReadInt(root, "progress"),
+                JsonFields.Int(root, "progress", 0, 100),
                 results,
                 failure,
-                root.TryGetProperty("task_info", out var info) && info.ValueKind == JsonValueKind.Object ? ReadInt(info, "estimated_time") : null,
+                root.TryGetProperty("task_info", out var info) && info.ValueKind == JsonValueKind.Object ? JsonFields.Int(info, "estimated_time", 0, MaxEstimatedSeconds) : null,
                 root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object ? JsonFields.Number(usage, "credits_reserved") : null);
         }
     }
@@ -92,26 +88,14 @@ internal static class EvolinkPayloads
             return (null, null);
         }
 
-        return (JsonFields.String(error, "code"), JsonFields.String(error, "message"));
+        return (JsonFields.Text(error, "code", JsonFields.MaxCodeLength), JsonFields.Text(error, "message", JsonFields.MaxMessageLength));
     }
 
-    private static List<string> ReadResults(JsonElement root)
-    {
-        var urls = new List<string>();
-        if (root.TryGetProperty("results", out var results) && results.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in results.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.String && item.GetString() is { Length: > 0 } url)
-                {
-                    urls.Add(url);
-                }
-            }
-        }
+    private static List<string> ReadResults(JsonElement root) =>
+        root.TryGetProperty("results", out var results) && results.ValueKind == JsonValueKind.Array
+            ? JsonFields.Urls(results.EnumerateArray().Where(item => item.ValueKind == JsonValueKind.String).Select(item => item.GetString()))
+            : [];
 
-        return urls;
-    }
-
-    private static int? ReadInt(JsonElement element, string name) =>
-        JsonFields.Number(element, name) is { } number ? (int)Math.Round(number) : null;
+    /// <summary>An estimate past a day is no estimate: the longest deadline is a day.</summary>
+    private const int MaxEstimatedSeconds = 86_400;
 }

@@ -53,7 +53,7 @@ public sealed class GptImage15Client(HttpClient http, IOptions<GptImage15Options
         };
         var answer = await ProviderHttp.SendAsync(http, request, ProviderName, options.Value.ApiKey, creates: true, ErrorOf, cancellationToken);
         ThrowIfEnvelopeError(answer);
-        return ProviderHttp.Read(answer, bytes => GptImage15Payloads.ReadTask(bytes), creates: true);
+        return ProviderHttp.Read(answer, bytes => GptImage15Payloads.ReadTask(bytes), creates: true, ProviderName);
     }
 
     public async Task<ProviderTask> GetAsync(string taskId, CancellationToken cancellationToken)
@@ -61,7 +61,7 @@ public sealed class GptImage15Client(HttpClient http, IOptions<GptImage15Options
         using var request = new HttpRequestMessage(HttpMethod.Get, $"api/status?task_id={Uri.EscapeDataString(taskId)}");
         var answer = await ProviderHttp.SendAsync(http, request, ProviderName, options.Value.ApiKey, creates: false, ErrorOf, cancellationToken);
         ThrowIfEnvelopeError(answer);
-        return ProviderHttp.Read(answer, bytes => GptImage15Payloads.ReadTask(bytes), creates: false);
+        return ProviderHttp.Read(answer, bytes => GptImage15Payloads.ReadTask(bytes), creates: false, ProviderName);
     }
 
     public ProviderTask ParseCallback(ReadOnlySpan<byte> body) => GptImage15Payloads.ReadTask(body);

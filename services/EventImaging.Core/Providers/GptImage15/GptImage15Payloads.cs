@@ -17,11 +17,7 @@ internal static class GptImage15Payloads
         using var document = Parse(json);
         var root = document.RootElement;
         var data = root.TryGetProperty("data", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner : root;
-        var id = JsonFields.String(data, "task_id");
-        if (string.IsNullOrWhiteSpace(id))
-        {
-            throw new ProviderPayloadException("The gptimage15 body has no task_id.");
-        }
+        var id = JsonFields.TaskId(data, "task_id", "gptimage15");
 
         var status = ReadStatus(data);
         var results = ReadResponse(data);
@@ -31,7 +27,7 @@ internal static class GptImage15Payloads
         }
 
         var credits = JsonFields.Number(data, "consumed_credits") ?? JsonFields.Number(data, "consumed_credit");
-        var failure = status == ProviderTaskStatus.Failed ? ForTask(JsonFields.String(data, "error_message")) : null;
+        var failure = status == ProviderTaskStatus.Failed ? ForTask(JsonFields.Text(data, "error_message", JsonFields.MaxMessageLength)) : null;
         return new ProviderTask(id, status, status == ProviderTaskStatus.Completed ? 100 : null, results, failure, null, credits);
     }
 
@@ -42,7 +38,7 @@ internal static class GptImage15Payloads
         {
             using var document = Parse(json);
             var root = document.RootElement;
-            return (JsonFields.Number(root, "code") is { } code ? (int)code : null, JsonFields.String(root, "message"));
+            return (JsonFields.Int(root, "code", int.MinValue, int.MaxValue), JsonFields.Text(root, "message", JsonFields.MaxMessageLength));
         }
         catch (ProviderPayloadException)
         {
@@ -123,7 +119,7 @@ internal static class GptImage15Payloads
 
             if (!text.TrimStart().StartsWith('['))
             {
-                return [text];
+                return JsonFields.Urls([text]);
             }
 
             using var inner = Parse(System.Text.Encoding.UTF8.GetBytes($$"""{"response":{{text}}}"""));
@@ -132,6 +128,6 @@ internal static class GptImage15Payloads
 
         return response.ValueKind != JsonValueKind.Array
             ? []
-            : [.. response.EnumerateArray().Where(u => u.ValueKind == JsonValueKind.String).Select(u => u.GetString()!).Where(u => u.Length > 0)];
+            : JsonFields.Urls(response.EnumerateArray().Where(u => u.ValueKind == JsonValueKind.String).Select(u => u.GetString()));
     }
 }

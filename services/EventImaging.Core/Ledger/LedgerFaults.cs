@@ -1,0 +1,36 @@
+using System.Data.Common;
+
+namespace EventImaging.Core.Ledger;
+
+/// <summary>
+/// The one rule for "the ledger database cannot be reached right now": a transient database error (a refused or cut
+/// connection, a restarting server, a database that does not accept connections, a timeout) anywhere in the chain of
+/// inner exceptions, since EF Core and DataProtection wrap the driver's. Such a fault delays work; it never fails a
+/// request. A permanent database error (a constraint, a value that does not fit) is not one.
+/// </summary>
+public static class LedgerFaults
+{
+    public static bool IsUnavailable(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case DbException db when db.IsTransient || IsUnavailableState(db.SqlState):
+                case TimeoutException:
+                case System.Net.Sockets.SocketException:
+                    return true;
+                case AggregateException aggregate:
+                    return aggregate.InnerExceptions.Any(IsUnavailable);
+            }
+        }
+
+        return false;
+    }
+
+    // Connection exceptions (08), insufficient resources (53), operator intervention such as a shutdown (57), system
+    // errors (58), and 55000, which a database refusing connections answers (ALTER DATABASE ... ALLOW_CONNECTIONS false).
+    private static bool IsUnavailableState(string? sqlState) =>
+        sqlState is { Length: 5 } && (sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("53", StringComparison.Ordinal)
+            || sqlState.StartsWith("57", StringComparison.Ordinal) || sqlState.StartsWith("58", StringComparison.Ordinal) || sqlState == "55000");
+}

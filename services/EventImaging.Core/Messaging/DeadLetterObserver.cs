@@ -1,0 +1,48 @@
+using System.Text.Json;
+using EventImaging.Core.Telemetry;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+
+namespace EventImaging.Core.Messaging;
+
+/// <summary>
+/// Counts and logs every message that ends in an error queue: a command with no readable requestId (nobody to answer,
+/// so it cannot get an ImageFailed), or one whose consumer failed for another reason than a ledger outage. Nothing of
+/// the body is logged: it may hold a prompt.
+/// </summary>
+public sealed partial class DeadLetterObserver(RequestMetrics metrics, ILogger<DeadLetterObserver> logger) : IReceiveObserver
+{
+    public Task PreReceive(ReceiveContext context) => Task.CompletedTask;
+
+    public Task PostReceive(ReceiveContext context) => Task.CompletedTask;
+
+    public Task PostConsume<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType)
+        where T : class => Task.CompletedTask;
+
+    public Task ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception)
+        where T : class => Task.CompletedTask;
+
+    public Task ReceiveFault(ReceiveContext context, Exception exception)
+    {
+        var unreadable = IsUnreadable(exception);
+        metrics.DeadLettered(unreadable ? "unreadable" : "fault");
+        LogDeadLettered(context.InputAddress.AbsolutePath.TrimStart('/'), unreadable ? "its body could not be read" : exception.GetType().Name);
+        return Task.CompletedTask;
+    }
+
+    private static bool IsUnreadable(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is System.Runtime.Serialization.SerializationException or JsonException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A message on {Queue} goes to its error queue: {Reason}")]
+    private partial void LogDeadLettered(string queue, string reason);
+}
