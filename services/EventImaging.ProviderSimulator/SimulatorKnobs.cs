@@ -61,6 +61,9 @@ public sealed record SimulatorKnobs
     /// <summary>Which documented variant of the gptimage15 status/callback body to emit.</summary>
     public GptImage15Shape GptImage15Shape { get; init; } = new();
 
+    /// <summary>Misbehaviour by share of tasks or calls, drawn at random: what a provider does on a bad day.</summary>
+    public ChaosShares Chaos { get; init; } = new();
+
     internal static readonly int[] DocumentedEvolinkRetryDelaysMs = [1000, 2000, 4000];
 
     internal static readonly int[] InjectableStatuses = [400, 401, 402, 403, 404, 413, 429, 500, 502, 503];
@@ -108,6 +111,8 @@ public sealed record SimulatorKnobs
             problems.Add("Simulator:EvolinkCallbackRetryDelaysMs must not contain negative values.");
         }
 
+        problems.AddRange(Chaos.Validate());
+
         return problems;
     }
 }
@@ -132,4 +137,53 @@ public sealed record GptImage15Shape
 
     /// <summary>Callback body is the <c>data</c> object instead of the whole status response.</summary>
     public bool CallbackDataOnly { get; init; }
+}
+
+/// <summary>
+/// Faults by share (0 to 1), each drawn independently per task or per call. All 0 (the default) is a provider that
+/// behaves. <see cref="CreateThenGatewayTimeout"/> and <see cref="CreateHang"/> are the ambiguous creates: the first
+/// makes and bills the task and then answers 504, as a gateway that timed out after forwarding does; the second never
+/// answers (and makes no task).
+/// </summary>
+public sealed record ChaosShares
+{
+    /// <summary>Tasks whose callbacks are never sent.</summary>
+    public double DropCallback { get; init; }
+
+    /// <summary>Tasks whose callback is delivered twice.</summary>
+    public double DuplicateCallback { get; init; }
+
+    /// <summary>Each callback is held back by a random 0 to this many milliseconds, so callbacks arrive out of order.</summary>
+    public int CallbackJitterMs { get; init; }
+
+    /// <summary>Status queries answered 429 or 503 instead.</summary>
+    public double QueryError { get; init; }
+
+    /// <summary>Creates answered 429, 500 or 503 before anything is created.</summary>
+    public double CreateError { get; init; }
+
+    /// <summary>Creates that make the task and then answer 504.</summary>
+    public double CreateThenGatewayTimeout { get; init; }
+
+    /// <summary>Creates that are never answered (the client gives up); no task is made.</summary>
+    public double CreateHang { get; init; }
+
+    internal IEnumerable<string> Validate()
+    {
+        double[] shares = [DropCallback, DuplicateCallback, QueryError, CreateError, CreateThenGatewayTimeout, CreateHang];
+        if (shares.Any(share => share is < 0 or > 1 || double.IsNaN(share)))
+        {
+            yield return "Simulator:Chaos shares must be between 0 and 1.";
+        }
+
+        if (CreateError + CreateThenGatewayTimeout + CreateHang > 1)
+        {
+            yield return "Simulator:Chaos:CreateError, CreateThenGatewayTimeout and CreateHang must add up to at most 1.";
+        }
+
+        if (CallbackJitterMs < 0)
+        {
+            yield return "Simulator:Chaos:CallbackJitterMs must be 0 or more.";
+        }
+    }
 }

@@ -15,4 +15,11 @@ public sealed class OutboxOptions
     public TimeSpan PublishLease { get; set; } = TimeSpan.FromSeconds(30);
 
     public int BatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// The longest wait before a sweeper tries an event again after it could not be published. Each try waits as long as
+    /// the event has already waited (from <see cref="PublishLease"/> up to this), so an event the broker keeps refusing
+    /// costs one try per this interval and never holds up the others, while one delayed by an outage goes out soon after.
+    /// </summary>
+    public TimeSpan MaxRetryInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

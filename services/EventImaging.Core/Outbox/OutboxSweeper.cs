@@ -48,7 +48,7 @@ public sealed class OutboxSweeper(
         foreach (var row in rows)
         {
             using var logScope = logger.BeginRequestScope(row);
-            if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, options.Value.PublishLease, cancellationToken)
+            if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, ClaimFor(row), cancellationToken)
                 && await publisher.PublishAsync(row, cancellationToken))
             {
                 published++;
@@ -57,5 +57,15 @@ public sealed class OutboxSweeper(
         }
 
         return published;
+    }
+
+    /// <summary>How long a claim keeps other sweepers off: the time the event has waited so far, within the configured bounds.</summary>
+    private TimeSpan ClaimFor(ImageRequest row)
+    {
+        var waited = clock.GetUtcNow() - (row.FinishedAt ?? clock.GetUtcNow());
+        var longest = options.Value.MaxRetryInterval > options.Value.PublishLease ? options.Value.MaxRetryInterval : options.Value.PublishLease;
+        return waited < options.Value.PublishLease ? options.Value.PublishLease
+            : waited > longest ? longest
+            : waited;
     }
 }

@@ -81,16 +81,30 @@ public sealed partial class PollingFallback(
         using var logScope = logger.BeginRequestScope(row);
         using var span = RequestTracing.StartInRequestTrace(row.State == RequestState.Received ? "submit retry" : "poll", row);
         span?.SetTag("eventimaging.poll_count", row.PollCount);
+        // A status query (with its retries, and its wait for a query slot) ends before the claim does, so no other
+        // replica can claim the row while this one still asks about it.
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(QueryBudget(row, now));
         try
         {
+            var provider = providers.Find(row.Provider);
             if (now >= row.Deadline)
             {
-                var timeout = new ProviderFailure(FailureCodes.Timeout, null, $"No outcome from {row.Provider} before the deadline {row.Deadline:O}.", true);
-                await FinishAsync(scope, row, TerminalOutcome.Failed(row, timeout, row.ProviderTaskId, now), cancellationToken);
+                // One last look before giving up: a task that finished just before its deadline is not a timeout.
+                var last = provider is not null && row is { State: RequestState.Submitted, ProviderTaskId: not null }
+                    ? await LastLookAsync(provider, row, budget.Token)
+                    : default;
+                var outcome = last switch
+                {
+                    { Task.IsTerminal: true } => TerminalOutcome.ForTask(row, last.Task, provider!.Capabilities.ResultUrlLifetime, CompletionPaths.Poll, clock.GetUtcNow()),
+                    { Failure: { } failure } => TerminalOutcome.Failed(row, failure, row.ProviderTaskId, clock.GetUtcNow()),
+                    _ => TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.Timeout, null, $"No outcome from {row.Provider} before the deadline {row.Deadline:O}.", true), row.ProviderTaskId, clock.GetUtcNow()),
+                };
+                await FinishAsync(scope, row, outcome, cancellationToken);
                 return;
             }
 
-            if (providers.Find(row.Provider) is not { } provider)
+            if (provider is null)
             {
                 LogNoProvider(row.RequestId, row.Provider);
                 await ledger.RescheduleAsync(row.RequestId, claim, clock.GetUtcNow() + options.Value.MaxInterval, null, cancellationToken);
@@ -104,7 +118,7 @@ public sealed partial class PollingFallback(
                 return;
             }
 
-            var task = await QueryAsync(provider, row, cancellationToken);
+            var (task, permanent) = await QueryAsync(provider, row, budget.Token);
             if (task is { IsTerminal: true })
             {
                 var outcome = TerminalOutcome.ForTask(row, task, provider.Capabilities.ResultUrlLifetime, CompletionPaths.Poll, clock.GetUtcNow());
@@ -112,8 +126,19 @@ public sealed partial class PollingFallback(
                 return;
             }
 
+            if (permanent is not null)
+            {
+                await FinishAsync(scope, row, TerminalOutcome.Failed(row, permanent, row.ProviderTaskId, clock.GetUtcNow()), cancellationToken);
+                return;
+            }
+
             var next = PollSchedule.Next(clock.GetUtcNow(), row.PollCount + 1, Random.Shared.NextDouble(), options.Value, row.Deadline);
             await ledger.RescheduleAsync(row.RequestId, claim, next, task?.Progress, cancellationToken);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The row stays claimed until its lease ends, and is due again then.
+            LogQueryOverran(row.RequestId, row.Provider);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -124,8 +149,41 @@ public sealed partial class PollingFallback(
         }
     }
 
-    /// <summary>The task's state, or null when the provider could not say (429, 5xx, unreachable): only a reschedule follows.</summary>
-    private async Task<ProviderTask?> QueryAsync(IImageProvider provider, ImageRequest row, CancellationToken cancellationToken)
+    /// <summary>
+    /// The query at the deadline, bounded by <see cref="LastLookBudget"/>: whatever it cannot tell in that time (no answer,
+    /// an error) leaves the request to time out now, so no request outlives its deadline by more than one poll.
+    /// </summary>
+    private async Task<(ProviderTask? Task, ProviderFailure? Failure)> LastLookAsync(IImageProvider provider, ImageRequest row, CancellationToken cancellationToken)
+    {
+        using var lastLook = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        lastLook.CancelAfter(LastLookBudget);
+        try
+        {
+            return await QueryAsync(provider, row, lastLook.Token);
+        }
+        catch (OperationCanceledException) when (lastLook.IsCancellationRequested)
+        {
+            return default;
+        }
+    }
+
+    private static readonly TimeSpan LastLookBudget = TimeSpan.FromSeconds(10);
+
+    /// <summary>What is left of the claim, less a margin for the write that settles the row.</summary>
+    private static TimeSpan QueryBudget(ImageRequest row, DateTimeOffset now)
+    {
+        var left = (row.LeaseUntil ?? now) - now - SettleMargin;
+        return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
+    }
+
+    private static readonly TimeSpan SettleMargin = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The task's state; or a failure no later query can change (the key was refused, or the provider has not known the
+    /// task for longer than <see cref="UnknownTaskGrace"/>); or neither when the provider could not say (429, 5xx,
+    /// unreachable): only a reschedule follows.
+    /// </summary>
+    private async Task<(ProviderTask? Task, ProviderFailure? Failure)> QueryAsync(IImageProvider provider, ImageRequest row, CancellationToken cancellationToken)
     {
         var gate = concurrency.GetOrAdd(provider.Name, _ => new SemaphoreSlim(options.Value.ConcurrencyPerProvider));
         await gate.WaitAsync(cancellationToken);
@@ -134,19 +192,31 @@ public sealed partial class PollingFallback(
         {
             var task = await provider.GetAsync(row.ProviderTaskId!, cancellationToken);
             metrics.ProviderCall(provider.Name, "query", "ok", clock.GetElapsedTime(started));
-            return task;
+            return (task, null);
         }
         catch (ProviderException ex)
         {
             metrics.ProviderCall(provider.Name, "query", ex.Kind.ToString().ToLowerInvariant(), clock.GetElapsedTime(started));
             LogQueryFailed(row.RequestId, row.Provider, ex.HttpStatus, ex.Message);
-            return null;
+            var permanent = ex.Kind == ProviderFailureKind.Rejected
+                && (ex.Failure.Code == FailureCodes.Unauthorized
+                    || (ex.HttpStatus == 404 && clock.GetUtcNow() - (row.SubmittedAt ?? row.CreatedAt) > UnknownTaskGrace));
+            return (null, permanent
+                ? ex.Failure with
+                {
+                    Code = ex.HttpStatus == 404 ? FailureCodes.ProviderError : ex.Failure.Code,
+                    Message = ex.HttpStatus == 404 ? $"{provider.Name} does not know task {row.ProviderTaskId}: {ex.Failure.Message}" : ex.Failure.Message,
+                }
+                : null);
         }
         finally
         {
             gate.Release();
         }
     }
+
+    /// <summary>How long after its create a task may still be unknown to the provider's status API (replication lag).</summary>
+    private static readonly TimeSpan UnknownTaskGrace = TimeSpan.FromMinutes(1);
 
     private async Task FinishAsync(AsyncServiceScope scope, ImageRequest row, TerminalOutcome outcome, CancellationToken cancellationToken)
     {
@@ -174,6 +244,9 @@ public sealed partial class PollingFallback(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} names provider {Provider}, which this replica has no client for; rescheduled")]
     private partial void LogNoProvider(Guid requestId, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the status query to {Provider} did not finish within its claim; the row is due again when the claim ends")]
+    private partial void LogQueryOverran(Guid requestId, string provider);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A polling cycle failed; the next one starts after the interval")]
     private partial void LogCycleFailed(Exception exception);

@@ -60,6 +60,12 @@ internal static class ProviderHttp
             }
 
             var error = errorOf((int)response.StatusCode, body);
+            if (creates && IsGatewayFailure((int)response.StatusCode))
+            {
+                // A gateway answered for the provider: the create may have reached it and been billed all the same.
+                error = new ProviderException(ProviderFailureKind.OutcomeUnknown, error.Failure, error.HttpStatus, error.RetryAfter, error);
+            }
+
             throw error.RetryAfter is null ? WithRetryAfter(error, response) : error;
         }
     }
@@ -87,6 +93,12 @@ internal static class ProviderHttp
                 inner: ex);
         }
     }
+
+    /// <summary>
+    /// 502 and 504 (and a CDN's 520-527) come from a proxy in front of the provider, which may have forwarded the request
+    /// before it failed; 429, 500 and 503 come from the provider itself, refusing before acting.
+    /// </summary>
+    public static bool IsGatewayFailure(int status) => status is 502 or 504 or (>= 520 and <= 527);
 
     private static ProviderException WithRetryAfter(ProviderException error, HttpResponseMessage response) =>
         response.Headers.RetryAfter switch

@@ -124,7 +124,7 @@ public sealed partial class SubmissionService(
 
         var now = clock.GetUtcNow();
         var firstPoll = PollSchedule.First(now, task.EstimatedSeconds, submission.CallbackUrl is not null, pollingOptions.Value, row.Deadline);
-        if (!await ledger.TryMarkSubmittedAsync(row.RequestId, task.TaskId, firstPoll, cancellationToken))
+        if (!await RecordAsync(row, () => ledger.TryMarkSubmittedAsync(row.RequestId, task.TaskId, firstPoll, cancellationToken), cancellationToken))
         {
             // The provider's callback overtook us and finished the request; it published the outcome.
             return;
@@ -169,14 +169,14 @@ public sealed partial class SubmissionService(
             case ProviderFailureKind.Transient:
                 var retryAt = RetrySchedule.Next(clock.GetUtcNow(), row.SubmitAttempts, ex.RetryAfter, Random.Shared.NextDouble(), options);
                 LogTransient(row.RequestId, row.Provider, ex.HttpStatus, ex.Message, retryAt);
-                await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: true, retryAt, cancellationToken);
+                await RecordAsync(row, () => ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: true, retryAt, cancellationToken), cancellationToken);
                 break;
             case ProviderFailureKind.OutcomeUnknown:
                 // Never re-sent at once: the provider may have created (and billed) the task. Its callback, bound to
                 // this request rather than to a task id, can still finish the request while we wait.
                 var dueAt = clock.GetUtcNow() + options.UnknownOutcomeWait;
                 LogUnknownOutcome(row.RequestId, row.Provider, ex.Message, dueAt);
-                await ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, dueAt, cancellationToken);
+                await RecordAsync(row, () => ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, dueAt, cancellationToken), cancellationToken);
                 break;
             default:
                 await FailAsync(row, ex.Failure, null, cancellationToken);
@@ -203,6 +203,38 @@ public sealed partial class SubmissionService(
 
         return false;
     }
+
+    /// <summary>
+    /// Records what a create attempt learnt, retrying while the ledger is unreachable, until the attempt's submit lease
+    /// runs out. Only this process knows the outcome: lost, a create that was answered would later count as one whose
+    /// outcome is unknown, and might be sent again.
+    /// </summary>
+    private async Task<T> RecordAsync<T>(ImageRequest leased, Func<Task<T>> write, CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (Exception ex) when (LedgerFaults.IsUnavailable(ex) && clock.GetUtcNow() + wait < leased.LeaseUntil)
+            {
+                LogRecordRetry(leased.RequestId, wait);
+                await Task.Delay(wait, clock, cancellationToken);
+                wait = wait * 2 < MaxRecordWait ? wait * 2 : MaxRecordWait;
+            }
+        }
+    }
+
+    private Task<bool> RecordAsync(ImageRequest leased, Func<Task> write, CancellationToken cancellationToken) =>
+        RecordAsync(leased, async () =>
+        {
+            await write();
+            return true;
+        }, cancellationToken);
+
+    private static readonly TimeSpan MaxRecordWait = TimeSpan.FromSeconds(5);
 
     private async Task RejectInvalidAsync(RoutedCommand routed, string reason, CancellationToken cancellationToken)
     {
@@ -243,7 +275,7 @@ public sealed partial class SubmissionService(
     private async Task FailAsync(ImageRequest row, ProviderFailure failure, string? taskId, CancellationToken cancellationToken)
     {
         var outcome = TerminalOutcome.Failed(row, failure, taskId, clock.GetUtcNow());
-        if (await ledger.TryFinishAsync(row.RequestId, outcome, taskId, cancellationToken))
+        if (await RecordAsync(row, () => ledger.TryFinishAsync(row.RequestId, outcome, taskId, cancellationToken), cancellationToken))
         {
             LogFailed(row.RequestId, row.Provider, failure.Code, failure.ProviderCode);
             metrics.Finished(row, outcome, null);
@@ -321,6 +353,9 @@ public sealed partial class SubmissionService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the create call to {Provider} got no answer ({Reason}); waiting for its callback until {DueAt} before sending once more")]
     private partial void LogUnknownOutcome(Guid requestId, string provider, string reason, DateTimeOffset dueAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the ledger is unreachable; recording the create's outcome again in {Wait}")]
+    private partial void LogRecordRetry(Guid requestId, TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} was submitted, but its ImageSubmitted could not be published (it is informational; the terminal event is unaffected)")]
     private partial void LogSubmittedNotPublished(Exception exception, Guid requestId);

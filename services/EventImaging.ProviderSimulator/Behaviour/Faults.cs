@@ -42,6 +42,38 @@ internal sealed class Faults(SimulatorState state, TimeProvider time)
         return new InjectedError(status, markers.RetryAfterSeconds ?? knobs.RetryAfterSeconds);
     }
 
+    /// <summary>What the chaos shares make of one create call, drawn once before it is handled.</summary>
+    public CreateChaos DrawCreate()
+    {
+        var chaos = state.Knobs.Chaos;
+        var roll = Random.Shared.NextDouble();
+        return roll < chaos.CreateError ? CreateChaos.RefuseFirst
+            : roll < chaos.CreateError + chaos.CreateThenGatewayTimeout ? CreateChaos.GatewayTimeoutAfter
+            : roll < chaos.CreateError + chaos.CreateThenGatewayTimeout + chaos.CreateHang ? CreateChaos.Hang
+            : CreateChaos.None;
+    }
+
+    /// <summary>The status a create refused by chaos is answered with: rate limited or failing, before creating.</summary>
+    public static InjectedError RefusedCreate() => new(RefusedStatuses[Random.Shared.Next(RefusedStatuses.Length)], 1);
+
+    /// <summary>Holds a create that chaos never answers, until the caller gives up.</summary>
+    public static async Task HangAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static readonly int[] RefusedStatuses = [429, 500, 503];
+
+    /// <summary>A status query chaos answers 429 or 503 instead; null for most.</summary>
+    public InjectedError? ChaosQueryError() =>
+        Random.Shared.NextDouble() < state.Knobs.Chaos.QueryError ? new InjectedError(Random.Shared.Next(2) == 0 ? 429 : 503, 1) : null;
+
     /// <param name="queryNumber">1 for the task's first status query.</param>
     public InjectedError? QueryError(SimulatedTask task, int queryNumber, DateTimeOffset now)
     {
@@ -61,4 +93,19 @@ internal sealed class Faults(SimulatorState state, TimeProvider time)
         var always = behaviour.QueryErrorWindow == TimeSpan.Zero && behaviour.QueryErrorCount == 0;
         return inWindow || inCount || always ? new InjectedError(status, behaviour.RetryAfterSeconds) : null;
     }
+}
+
+/// <summary>What chaos does to one create call.</summary>
+internal enum CreateChaos
+{
+    None,
+
+    /// <summary>Answer 429/500/503 before creating anything.</summary>
+    RefuseFirst,
+
+    /// <summary>Create the task, then answer 504 as a gateway would.</summary>
+    GatewayTimeoutAfter,
+
+    /// <summary>Never answer; create nothing.</summary>
+    Hang,
 }

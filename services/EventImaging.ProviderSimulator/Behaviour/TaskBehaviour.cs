@@ -22,6 +22,9 @@ internal sealed record TaskBehaviour
     public bool DropCallback { get; init; }
     public int CallbackCopies { get; init; } = 1;
 
+    /// <summary>Extra delay of this task's first callback (chaos: callbacks out of order).</summary>
+    public TimeSpan CallbackJitter { get; init; }
+
     /// <summary>Extra latency on every call about this task, added to the instance latency.</summary>
     public TimeSpan Latency { get; init; }
     public int? QueryErrorStatus { get; init; }
@@ -59,8 +62,9 @@ internal sealed record TaskBehaviour
             Outcome = outcome,
             FailureCode = failureCode,
             // Fixed at creation, like every other behaviour: flipping the knob later does not change running tasks.
-            DropCallback = markers.NoCallback || knobs.DropCallbacks,
-            CallbackCopies = markers.Callbacks ?? knobs.CallbackCopies,
+            DropCallback = markers.NoCallback || knobs.DropCallbacks || Random.Shared.NextDouble() < knobs.Chaos.DropCallback,
+            CallbackCopies = markers.Callbacks ?? (Random.Shared.NextDouble() < knobs.Chaos.DuplicateCallback ? 2 : knobs.CallbackCopies),
+            CallbackJitter = TimeSpan.FromMilliseconds(Random.Shared.Next(knobs.Chaos.CallbackJitterMs + 1)),
             Latency = TimeSpan.FromMilliseconds(markers.LatencyMs ?? 0),
             QueryErrorStatus = markers.QueryErrorStatus,
             QueryErrorCount = markers.QueryErrorCount ?? 0,

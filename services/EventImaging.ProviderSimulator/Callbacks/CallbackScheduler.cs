@@ -27,7 +27,7 @@ internal sealed class CallbackScheduler(TimeProvider time) : IDisposable
             return;
         }
 
-        var dueIn = task.TerminalAt - time.GetUtcNow();
+        var dueIn = task.TerminalAt - time.GetUtcNow() + task.Behaviour.CallbackJitter;
         for (var copy = 0; copy < task.Behaviour.CallbackCopies; copy++)
         {
             Schedule(new CallbackDelivery(task, 0), dueIn);

@@ -66,6 +66,19 @@ internal static class EvolinkEndpoints
             return Reject(injected.Status, EvolinkJson.ForStatus(injected.Status, model));
         }
 
+        var chaos = faults.DrawCreate();
+        switch (chaos)
+        {
+            case CreateChaos.RefuseFirst:
+                var refused = Faults.RefusedCreate();
+                refused.WriteHeaders(http.Response);
+                return Reject(refused.Status, EvolinkJson.ForStatus(refused.Status, model));
+            case CreateChaos.Hang:
+                state.Record(new ReceivedCreateRequest(SimulatedProvider.Evolink, time.GetUtcNow(), json, raw, null, ReceivedCreateRequest.NeverAnswered));
+                await Faults.HangAsync(cancellationToken);
+                return Results.Empty;
+        }
+
         var (request, param, message) = EvolinkCreateRequest.Parse(json, options.CurrentValue.AllowInsecureCallbacks);
         if (request is null)
         {
@@ -89,8 +102,14 @@ internal static class EvolinkEndpoints
             Behaviour = TaskBehaviour.Resolve(knobs, markers),
         };
         state.Add(task);
-        state.Record(new ReceivedCreateRequest(SimulatedProvider.Evolink, now, json, raw, task.Id, StatusCodes.Status200OK));
+        var status = chaos == CreateChaos.GatewayTimeoutAfter ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status200OK;
+        state.Record(new ReceivedCreateRequest(SimulatedProvider.Evolink, now, json, raw, task.Id, status));
         callbacks.ScheduleFirst(task);
+        if (status == StatusCodes.Status504GatewayTimeout)
+        {
+            // The task exists and will call back; the caller only hears that the gateway gave up.
+            return Results.Text("<html><body><h1>504 Gateway Time-out</h1></body></html>", "text/html", statusCode: status);
+        }
 
         // The create answer is always the freshly queued task, whatever the delay.
         var created = EvolinkJson.Task(task, new TaskSnapshot(TaskPhase.Pending, 0, task.Behaviour.CompletionDelay), task.CreatedVia);
@@ -121,7 +140,7 @@ internal static class EvolinkEndpoints
         var queryNumber = task.RecordStatusQuery();
         await faults.DelayAsync(task.Behaviour.Latency, cancellationToken);
         var now = time.GetUtcNow();
-        if (faults.QueryError(task, queryNumber, now) is { } injected)
+        if ((faults.QueryError(task, queryNumber, now) ?? faults.ChaosQueryError()) is { } injected)
         {
             injected.WriteHeaders(http.Response);
             return JsonReply.With(EvolinkJson.ForStatus(injected.Status, task.Model), injected.Status);

@@ -61,6 +61,19 @@ internal static class GptImage15Endpoints
             return Reject(injected.Status, GptImage15Json.Error(injected.Status));
         }
 
+        var chaos = faults.DrawCreate();
+        switch (chaos)
+        {
+            case CreateChaos.RefuseFirst:
+                var refused = Faults.RefusedCreate();
+                refused.WriteHeaders(http.Response);
+                return Reject(refused.Status, GptImage15Json.Error(refused.Status));
+            case CreateChaos.Hang:
+                state.Record(new ReceivedCreateRequest(SimulatedProvider.GptImage15, time.GetUtcNow(), json, raw, null, ReceivedCreateRequest.NeverAnswered));
+                await Faults.HangAsync(cancellationToken);
+                return Results.Empty;
+        }
+
         var (request, error) = GptImage15CreateRequest.Parse(json);
         if (request is null)
         {
@@ -84,9 +97,12 @@ internal static class GptImage15Endpoints
             Behaviour = TaskBehaviour.Resolve(knobs, markers),
         };
         state.Add(task);
-        state.Record(new ReceivedCreateRequest(SimulatedProvider.GptImage15, now, json, raw, task.Id, StatusCodes.Status200OK));
+        var status = chaos == CreateChaos.GatewayTimeoutAfter ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status200OK;
+        state.Record(new ReceivedCreateRequest(SimulatedProvider.GptImage15, now, json, raw, task.Id, status));
         callbacks.ScheduleFirst(task);
-        return JsonReply.With(GptImage15Json.Created(task.Id));
+        return status == StatusCodes.Status504GatewayTimeout
+            ? Results.Text("<html><body><h1>504 Gateway Time-out</h1></body></html>", "text/html", statusCode: status)
+            : JsonReply.With(GptImage15Json.Created(task.Id));
     }
 
     private static async Task<IResult> QueryAsync(
@@ -118,7 +134,7 @@ internal static class GptImage15Endpoints
         var queryNumber = task.RecordStatusQuery();
         await faults.DelayAsync(task.Behaviour.Latency, cancellationToken);
         var now = time.GetUtcNow();
-        if (faults.QueryError(task, queryNumber, now) is { } injected)
+        if ((faults.QueryError(task, queryNumber, now) ?? faults.ChaosQueryError()) is { } injected)
         {
             injected.WriteHeaders(http.Response);
             return JsonReply.With(GptImage15Json.Error(injected.Status), injected.Status);

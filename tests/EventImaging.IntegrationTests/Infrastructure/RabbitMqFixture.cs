@@ -133,6 +133,49 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         return queues.EnumerateArray().ToDictionary(q => q.GetProperty("name").GetString()!, q => q.GetProperty("type").GetString()!);
     }
 
+    /// <summary>
+    /// Makes a virtual host unreachable, as a broker outage does for its clients: new connections are refused and open
+    /// ones are closed, except those whose client-provided name is <paramref name="spare"/> (the test's own observer).
+    /// Disposing the result lets connections in again.
+    /// </summary>
+    public async Task<IAsyncDisposable> RefuseConnectionsAsync(Uri virtualHost, string spare)
+    {
+        var client = http ?? throw NotInitialized();
+        var name = Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
+        var permissions = new Uri($"api/permissions/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(UserName)}", UriKind.Relative);
+        using (var revoked = await client.DeleteAsync(permissions))
+        {
+            await EnsureSuccessAsync(revoked, $"revoke the permissions on virtual host '{name}'");
+        }
+
+        using (var listed = await client.GetAsync(new Uri($"api/vhosts/{Uri.EscapeDataString(name)}/connections", UriKind.Relative)))
+        {
+            await EnsureSuccessAsync(listed, $"list the connections of virtual host '{name}'");
+            foreach (var connection in (await listed.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).EnumerateArray())
+            {
+                var provided = connection.TryGetProperty("client_properties", out var properties) && properties.TryGetProperty("connection_name", out var value)
+                    ? value.GetString()
+                    : null;
+                if (provided != spare)
+                {
+                    using var closed = await client.DeleteAsync(new Uri($"api/connections/{Uri.EscapeDataString(connection.GetProperty("name").GetString()!)}", UriKind.Relative));
+                }
+            }
+        }
+
+        return new Restore(async () =>
+        {
+            using var content = JsonContent.Create(new { configure = ".*", write = ".*", read = ".*" });
+            using var granted = await client.PutAsync(permissions, content);
+            await EnsureSuccessAsync(granted, $"grant the permissions on virtual host '{name}' again");
+        });
+    }
+
+    private sealed class Restore(Func<Task> restore) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await restore();
+    }
+
     /// <summary>Deletes a virtual host (and everything in it); a missing one is not an error.</summary>
     /// <param name="name">The virtual host name.</param>
     public async Task DeleteVirtualHostAsync(string name)

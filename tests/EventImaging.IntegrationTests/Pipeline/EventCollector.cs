@@ -22,6 +22,9 @@ public sealed class EventCollector : IAsyncDisposable
 {
     public static readonly string[] EventTypes = ["ImageSubmitted", "ImageCompleted", "ImageFailed"];
 
+    /// <summary>The collector's connection name: a simulated broker outage spares it, so the test sees every event.</summary>
+    public const string ConnectionName = "event-collector";
+
     private readonly ConcurrentQueue<CollectedEvent> events = new();
     private IConnection? connection;
     private IChannel? channel;
@@ -31,7 +34,7 @@ public sealed class EventCollector : IAsyncDisposable
     public static async Task<EventCollector> StartAsync(Uri amqp)
     {
         var collector = new EventCollector();
-        collector.connection = await new ConnectionFactory { Uri = amqp }.CreateConnectionAsync();
+        collector.connection = await new ConnectionFactory { Uri = amqp, ClientProvidedName = ConnectionName }.CreateConnectionAsync();
         collector.channel = await collector.connection.CreateChannelAsync();
         var queue = await collector.channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true);
         foreach (var type in EventTypes)

@@ -1,0 +1,112 @@
+using EventImaging.IntegrationTests.Pipeline;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace EventImaging.IntegrationTests.Reliability;
+
+/// <summary>
+/// Outages of the ledger database and of the broker while commands and callbacks keep arriving: each delays requests,
+/// none loses or fails one. Every request ends with exactly one ImageCompleted once the outage is over.
+/// </summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
+{
+    /// <summary>15 s and 2 min in every run; 10 min as well with <c>EVENTIMAGING_TEST_LONG=1</c> (the long command).</summary>
+    public static TheoryData<int> LedgerOutageSeconds()
+    {
+        var seconds = new TheoryData<int> { 15, 120 };
+        if (Environment.GetEnvironmentVariable("EVENTIMAGING_TEST_LONG") == "1")
+        {
+            seconds.Add(600);
+        }
+
+        return seconds;
+    }
+
+    [Theory]
+    [MemberData(nameof(LedgerOutageSeconds))]
+    public async Task A_ledger_outage_while_commands_and_callbacks_arrive_loses_and_fails_nothing(int seconds)
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            ["Polling:FirstPollGrace"] = "00:00:02",
+        });
+        env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 1500 });
+        var ids = new List<Guid>();
+        async Task PublishAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var id = Guid.NewGuid();
+                ids.Add(id);
+                // Every third one's callback is lost: only a poll after the outage can finish it.
+                await env.PublishJsonAsync(new { requestId = id, prompt = $"Outage {(ids.Count % 3 == 0 ? "[sim:no-callback]" : "")} {id:N}" });
+            }
+        }
+
+        // Requests in every stage when the outage begins: finished, submitted with a callback on its way, just published.
+        await PublishAsync(10);
+        await env.Events.TerminalAsync(ids[0]);
+        await PublishAsync(5);
+
+        await using (await postgres.RefuseConnectionsAsync(new NpgsqlConnectionStringBuilder(env.Ledger).Database!))
+        {
+            // Commands keep coming during the outage, spread over it.
+            using var pace = new PeriodicTimer(TimeSpan.FromSeconds(seconds / 5.0));
+            for (var tick = 0; tick < 5 && await pace.WaitForNextTickAsync(); tick++)
+            {
+                await PublishAsync(2);
+            }
+        }
+
+        await EachCompletesOnceAsync(env, ids, TimeSpan.FromSeconds(90), $"a {seconds} s ledger outage");
+    }
+
+    [Fact]
+    public async Task A_broker_outage_of_30_seconds_while_callbacks_arrive_loses_and_fails_nothing()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            ["Polling:FirstPollGrace"] = "00:00:02",
+        });
+        // Callbacks come 3 s after each create: during the outage, which begins as soon as every request is submitted.
+        env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 3000 });
+        var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            await env.PublishJsonAsync(new { requestId = ids[i], prompt = $"Broker outage {(i % 4 == 0 ? "[sim:no-callback]" : "")} {ids[i]:N}" });
+        }
+
+        foreach (var id in ids)
+        {
+            await env.SubmittedAsync(id);
+        }
+
+        await using (await rabbitMq.RefuseConnectionsAsync(env.Broker, EventCollector.ConnectionName))
+        {
+            // Every callback is due within the outage; the ledger records what they say while no event can be published.
+            using var outage = new PeriodicTimer(TimeSpan.FromSeconds(30));
+            await outage.WaitForNextTickAsync();
+        }
+
+        await EachCompletesOnceAsync(env, ids, TimeSpan.FromSeconds(120), "a 30 s broker outage");
+    }
+
+    /// <summary>Waits for every request's terminal event after an outage ended: each one ImageCompleted, one MessageId.</summary>
+    private async Task EachCompletesOnceAsync(PipelineEnvironment env, IReadOnlyCollection<Guid> ids, TimeSpan timeout, string outage)
+    {
+        var ended = DateTimeOffset.UtcNow;
+        foreach (var id in ids)
+        {
+            await env.Events.TerminalAsync(id, timeout);
+        }
+
+        output.WriteLine($"{ids.Count} requests through {outage}; all terminal {(DateTimeOffset.UtcNow - ended).TotalSeconds:0.0} s after it ended");
+        foreach (var id in ids)
+        {
+            var terminal = env.Events.TerminalFor(id);
+            Assert.Equal("ImageCompleted", terminal[0].Type);
+            Assert.Single(terminal.Select(e => (e.Type, e.MessageId)).Distinct());
+        }
+    }
+}
