@@ -1,0 +1,70 @@
+using EventImaging.Contracts;
+using EventImaging.IntegrationTests.Pipeline;
+using EventImaging.ProviderSimulator;
+
+namespace EventImaging.IntegrationTests.Reliability;
+
+/// <summary>What the provider's answers mean for a request: never sent twice when the first may have worked, never failed when it did.</summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+{
+    [Fact]
+    public async Task A_create_answered_504_after_the_task_was_made_is_finished_by_its_callback_and_never_sent_again()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            // Long enough that only a wrong reading of the 504 (nothing was made: send again) could send a second create.
+            ["Submitter:UnknownOutcomeWait"] = "00:01:00",
+            ["Polling:FirstPollGrace"] = "00:10:00",
+        });
+        env.Simulator.UpdateKnobs(k => k with { Chaos = new ChaosShares { CreateThenGatewayTimeout = 1 } });
+        var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        foreach (var id in ids)
+        {
+            await env.PublishJsonAsync(new { requestId = id, prompt = $"Gateway timeout {id:N}" });
+        }
+
+        foreach (var id in ids)
+        {
+            var completed = await env.Events.TerminalAsync(id);
+            Assert.Equal("ImageCompleted", completed.Type);
+            Assert.Equal(CompletionPaths.Callback, completed.Text("completedVia"));
+            var create = Assert.Single(env.CreatesFor(id.ToString("N")));
+            Assert.Equal(504, create.ResponseStatus);
+            // The callback's task id is adopted: the one the provider made.
+            Assert.Equal(create.TaskId, completed.Text("providerTaskId"));
+        }
+    }
+
+    [Fact]
+    public async Task A_task_that_finished_before_its_deadline_is_not_reported_as_timed_out()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            // No poll before the deadline and no callback: only the last look at the deadline can find the image.
+            ["Polling:FirstPollGrace"] = "00:10:00",
+        });
+        var requestId = Guid.NewGuid();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(4);
+        await env.PublishJsonAsync(new { requestId, prompt = $"Just in time [sim:no-callback] {requestId:N}", deadline });
+
+        var terminal = await env.Events.TerminalAsync(requestId, TimeSpan.FromSeconds(20));
+        Assert.Equal("ImageCompleted", terminal.Type);
+        Assert.Equal(CompletionPaths.Poll, terminal.Text("completedVia"));
+    }
+
+    [Fact]
+    public async Task A_status_query_refused_for_the_key_ends_the_request_as_unauthorized_not_as_a_timeout()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            ["Polling:FirstPollGrace"] = "00:00:01",
+        });
+        var requestId = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId, prompt = $"Revoked key [sim:no-callback] [sim:query-error=401] {requestId:N}" });
+
+        var terminal = await env.Events.TerminalAsync(requestId, TimeSpan.FromSeconds(20));
+        Assert.Equal("ImageFailed", terminal.Type);
+        Assert.Equal(FailureCodes.Unauthorized, terminal.Text("code"));
+    }
+}
