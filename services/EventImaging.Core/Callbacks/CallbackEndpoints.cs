@@ -31,6 +31,13 @@ public static class CallbackEndpoints
         {
             // Behind the ingress every callback comes from the proxy: only the proxies named here may say who sent it.
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            if (callbacks.Value.TrustedProxies.Length > 0)
+            {
+                // The named proxies replace the default (loopback), so nothing else on the host can speak for a sender.
+                forwarded.KnownProxies.Clear();
+                forwarded.KnownIPNetworks.Clear();
+            }
+
             foreach (var proxy in callbacks.Value.TrustedProxies)
             {
                 if (CallbackOptions.TryParseProxy(proxy, out var network))

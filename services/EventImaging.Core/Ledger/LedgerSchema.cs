@@ -53,7 +53,13 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+            // Tried and waited for here, not in one blocking call, which the command timeout would cut short while
+            // another replica runs a long migration.
+            while (!await db.Database.SqlQueryRaw<bool>($"SELECT pg_try_advisory_lock({MigrationLockKey}) AS \"Value\"").SingleAsync(cancellationToken))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            }
+
             try
             {
                 // On a fresh database, EF Core reads the history table before creating it and logs the failed read as an

@@ -82,10 +82,10 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
     /// <paramref name="heldBy"/> (the poller's claim). The attempt counts as in flight until its outcome is
     /// recorded; if the worker dies, the row falls due after the lease plus <paramref name="unknownWait"/>.
     /// An attempt that starts while the previous one's outcome is still unknown counts that one as unknown.
-    /// Returns the row as leased, or null when another worker holds it, it left <c>received</c>, or it moved to another
+    /// Returns the lease's end, or null when another worker holds it, it left <c>received</c>, or it moved to another
     /// provider than <paramref name="provider"/> (the one its attempt was prepared for).
     /// </summary>
-    public async Task<ImageRequest?> TryLeaseForSubmitAsync(
+    public async Task<DateTimeOffset?> TryLeaseForSubmitAsync(
         Guid requestId, string provider, string owner, string? heldBy, TimeSpan leaseFor, TimeSpan unknownWait, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
@@ -102,7 +102,7 @@ public sealed class RequestLedger(LedgerDbContext db, IOptions<OutboxOptions> ou
                 .SetProperty(r => r.AttemptInFlight, true)
                 .SetProperty(r => r.NextActionAt, r => due < r.Deadline ? due : r.Deadline)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
-        return leased ? await FindAsync(requestId, cancellationToken) : null;
+        return leased ? until : null;
     }
 
     public async Task<bool> TryMarkSubmittedAsync(Guid requestId, string providerTaskId, DateTimeOffset? nextActionAt, CancellationToken cancellationToken)

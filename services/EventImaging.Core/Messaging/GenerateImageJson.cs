@@ -48,7 +48,13 @@ public sealed class GenerateImageJson : JsonConverter<GenerateImage>
         foreach (var property in root.EnumerateObject())
         {
             var value = property.Value;
-            switch (property.Name.ToLowerInvariant())
+            if (NameOf(property) is not { } name)
+            {
+                // A member name that is not valid text is no member of the contract: ignored, as unknown members are.
+                continue;
+            }
+
+            switch (name.ToLowerInvariant())
             {
                 case "requestid":
                     requestId = RequestIdOf(value);
@@ -139,20 +145,56 @@ public sealed class GenerateImageJson : JsonConverter<GenerateImage>
         writer.WriteEndObject();
     }
 
-    private static Guid RequestIdOf(JsonElement value) => value.ValueKind switch
+    private static Guid RequestIdOf(JsonElement value)
     {
-        JsonValueKind.Null => Guid.Empty,
-        JsonValueKind.String when value.TryGetGuid(out var id) => id,
-        // Nobody to answer: the command is unreadable as a whole.
-        _ => throw new JsonException("requestId must be a GUID string."),
-    };
+        try
+        {
+            return value.ValueKind switch
+            {
+                JsonValueKind.Null => Guid.Empty,
+                JsonValueKind.String when value.TryGetGuid(out var id) => id,
+                // Nobody to answer: the command is unreadable as a whole.
+                _ => throw new JsonException("requestId must be a GUID string."),
+            };
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new JsonException("requestId must be a GUID string.", ex);
+        }
+    }
+
+    private static string? NameOf(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The string, or null with an error when it is not valid text (an escaped lone surrogate).</summary>
+    private static string? Decoded(JsonElement value, string name, List<string> errors)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            errors.Add($"{name} must be valid Unicode text.");
+            return null;
+        }
+    }
 
     private static string? Text(JsonElement value, string name, List<string> errors)
     {
         switch (value.ValueKind)
         {
             case JsonValueKind.String:
-                return value.GetString();
+                return Decoded(value, name, errors);
             case JsonValueKind.Null:
                 return null;
             default:
@@ -170,7 +212,9 @@ public sealed class GenerateImageJson : JsonConverter<GenerateImage>
 
         if (value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(item => item.ValueKind == JsonValueKind.String))
         {
-            return [.. value.EnumerateArray().Select(item => item.GetString()!)];
+            var before = errors.Count;
+            string[] urls = [.. value.EnumerateArray().Select(item => Decoded(item, "imageUrls", errors) ?? "")];
+            return errors.Count == before ? urls : null;
         }
 
         errors.Add($"imageUrls must be an array of URL strings, not {Kind(value)}.");
@@ -184,9 +228,16 @@ public sealed class GenerateImageJson : JsonConverter<GenerateImage>
             return null;
         }
 
-        if (value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var instant))
+        try
         {
-            return instant;
+            if (value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var instant))
+            {
+                return instant;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid text: answered below like any other unreadable deadline.
         }
 
         errors.Add("deadline must be an ISO 8601 date and time with an offset, such as 2026-12-03T12:00:00Z.");
@@ -205,7 +256,13 @@ public sealed class GenerateImageJson : JsonConverter<GenerateImage>
             var map = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var entry in value.EnumerateObject())
             {
-                map[entry.Name] = entry.Value.GetString()!;
+                if (NameOf(entry) is not { } key || Decoded(entry.Value, "metadata", errors) is not { } text)
+                {
+                    errors.Add("metadata must be valid Unicode text.");
+                    return null;
+                }
+
+                map[key] = text;
             }
 
             return map;

@@ -22,7 +22,8 @@ public static class PollingExtensions
     internal static IHostApplicationBuilder AddPollingOptions(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<PollingOptions>().BindConfiguration(PollingOptions.Section)
-            .Validate(o => o.Interval > TimeSpan.Zero && o.BatchSize > 0 && o.Lease > TimeSpan.Zero, "Polling:Interval, Polling:BatchSize and Polling:Lease must be positive.")
+            .Validate(o => o.Interval > TimeSpan.Zero && o.BatchSize > 0, "Polling:Interval and Polling:BatchSize must be positive.")
+            .Validate(o => o.Lease >= TimeSpan.FromSeconds(10), "Polling:Lease must be at least 10 seconds: a status query (with its retries) must end within three quarters of it.")
             .Validate(o => o.ConcurrencyPerProvider > 0, "Polling:ConcurrencyPerProvider must be positive.")
             .Validate(o => o.InitialInterval > TimeSpan.Zero && o.MaxInterval >= o.InitialInterval, "Polling:InitialInterval must be positive and at most Polling:MaxInterval.")
             .Validate(o => o.Jitter is >= 0 and < 1, "Polling:Jitter must be in [0, 1).")

@@ -161,8 +161,10 @@ public sealed partial class PollingFallback(
         {
             return await QueryAsync(provider, row, lastLook.Token);
         }
-        catch (OperationCanceledException) when (lastLook.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || lastLook.IsCancellationRequested)
         {
+            // Whatever the last look could not tell leaves the request to time out now.
+            LogLastLookFailed(ex, row.RequestId, provider.Name);
             return default;
         }
     }
@@ -170,16 +172,14 @@ public sealed partial class PollingFallback(
     private static readonly TimeSpan LastLookBudget = TimeSpan.FromSeconds(10);
 
     /// <summary>What is left of the claim, less a margin for the write that settles the row.</summary>
-    private static TimeSpan QueryBudget(ImageRequest row, DateTimeOffset now)
+    private TimeSpan QueryBudget(ImageRequest row, DateTimeOffset now)
     {
-        var left = (row.LeaseUntil ?? now) - now - SettleMargin;
+        var left = (row.LeaseUntil ?? now) - now - (options.Value.Lease / 4);
         return left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1);
     }
 
-    private static readonly TimeSpan SettleMargin = TimeSpan.FromSeconds(5);
-
     /// <summary>
-    /// The task's state; or a failure no later query can change (the key was refused, or the provider has not known the
+    /// The task's state; or a failure no later query can change (the key was refused with 401, or the provider has not known the
     /// task for longer than <see cref="UnknownTaskGrace"/>); or neither when the provider could not say (429, 5xx,
     /// unreachable): only a reschedule follows.
     /// </summary>
@@ -198,8 +198,9 @@ public sealed partial class PollingFallback(
         {
             metrics.ProviderCall(provider.Name, "query", ex.Kind.ToString().ToLowerInvariant(), clock.GetElapsedTime(started));
             LogQueryFailed(row.RequestId, row.Provider, ex.HttpStatus, ex.Message);
+            // 401 is the provider refusing the key itself; a 403 may come from a firewall in front of it, so it only reschedules.
             var permanent = ex.Kind == ProviderFailureKind.Rejected
-                && (ex.Failure.Code == FailureCodes.Unauthorized
+                && (ex.HttpStatus == 401
                     || (ex.HttpStatus == 404 && clock.GetUtcNow() - (row.SubmittedAt ?? row.CreatedAt) > UnknownTaskGrace));
             return (null, permanent
                 ? ex.Failure with
@@ -244,6 +245,9 @@ public sealed partial class PollingFallback(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} names provider {Provider}, which this replica has no client for; rescheduled")]
     private partial void LogNoProvider(Guid requestId, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the last status query to {Provider} at the deadline told nothing; it times out")]
+    private partial void LogLastLookFailed(Exception exception, Guid requestId, string provider);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the status query to {Provider} did not finish within its claim; the row is due again when the claim ends")]
     private partial void LogQueryOverran(Guid requestId, string provider);

@@ -20,14 +20,29 @@ internal static class JsonFields
     /// <summary>Result images per task: the providers make one (evolink documents <c>n</c> as 1).</summary>
     public const int MaxResults = 16;
 
-    /// <summary>A string field, or a number field read as its text (an error code may be either).</summary>
-    public static string? String(JsonElement element, string name) =>
-        !element.TryGetProperty(name, out var value) ? null : value.ValueKind switch
+    /// <summary>A string field, or a number field read as its text (an error code may be either); null when it is not valid text.</summary>
+    public static string? String(JsonElement element, string name)
+    {
+        if (!element.TryGetProperty(name, out var value))
         {
-            JsonValueKind.String => value.GetString(),
-            JsonValueKind.Number => value.GetRawText(),
-            _ => null,
-        };
+            return null;
+        }
+
+        try
+        {
+            return value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                _ => null,
+            };
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate: no text to keep.
+            return null;
+        }
+    }
 
     /// <summary><see cref="String"/>, cut to <paramref name="maxLength"/> characters.</summary>
     public static string? Text(JsonElement element, string name, int maxLength) =>
@@ -72,10 +87,13 @@ internal static class JsonFields
         return id;
     }
 
+    /// <summary>A result URL: presigned storage links with session tokens run to a few KB.</summary>
+    public const int MaxResultUrlLength = 16 * 1024;
+
     /// <summary>Result URLs: absolute http(s) URLs of a sane length, at most <see cref="MaxResults"/>; anything else is skipped.</summary>
     public static List<string> Urls(IEnumerable<string?> candidates) =>
         [.. candidates
-            .Where(url => url is { Length: > 0 and <= PublicUrlRules.MaxLength }
+            .Where(url => url is { Length: > 0 and <= MaxResultUrlLength }
                 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp))
             .Select(url => url!)
             .Take(MaxResults)];

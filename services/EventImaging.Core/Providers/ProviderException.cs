@@ -10,6 +10,12 @@ public enum ProviderFailureKind
 
     /// <summary>The request was sent but no answer came: the provider may or may not have created the task.</summary>
     OutcomeUnknown,
+
+    /// <summary>
+    /// The provider accepted the create but its answer cannot be used (no task id, one too long to keep): the task likely
+    /// exists and is billed, so it is never sent again; only its callback can still finish the request.
+    /// </summary>
+    AcceptedUnusable,
 }
 
 /// <summary>A failed provider call, typed by whose fault it is.</summary>

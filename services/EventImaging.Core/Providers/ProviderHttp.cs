@@ -72,8 +72,8 @@ internal static class ProviderHttp
 
     /// <summary>
     /// Reads a successful body. A create the provider accepted but answered with a body that cannot be used (no task id,
-    /// one too long to store) fails the request: the task may exist and be billed, so it is not sent again, and without a
-    /// usable id it cannot be followed. A status answer that cannot be read is asked again later.
+    /// one too long to store) is <see cref="ProviderFailureKind.AcceptedUnusable"/>: never sent again, since the task may
+    /// exist and be billed. A status answer that cannot be read is asked again later.
     /// </summary>
     public static ProviderTask Read(byte[] body, Func<byte[], ProviderTask> read, bool creates, string provider)
     {
@@ -84,11 +84,11 @@ internal static class ProviderHttp
         catch (ProviderPayloadException ex)
         {
             throw new ProviderException(
-                creates ? ProviderFailureKind.Rejected : ProviderFailureKind.Transient,
+                creates ? ProviderFailureKind.AcceptedUnusable : ProviderFailureKind.Transient,
                 new(
                     FailureCodes.ProviderError,
                     null,
-                    creates ? $"{provider} accepted the request but its answer could not be used ({ex.Message}); it is not sent again, since the task may exist." : ex.Message,
+                    creates ? $"{provider} accepted the request but its answer could not be used ({ex.Message}); it is not sent again, since the task may exist, and no callback came for it." : ex.Message,
                     true),
                 inner: ex);
         }

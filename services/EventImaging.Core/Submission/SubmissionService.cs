@@ -79,14 +79,18 @@ public sealed partial class SubmissionService(
 
         var owner = $"{worker.Name}:{Guid.NewGuid():N}";
         var options = submitterOptions.Value;
-        var leased = await ledger.TryLeaseForSubmitAsync(row.RequestId, row.Provider, owner, claimedBy, options.SubmitLease, options.UnknownOutcomeWait, cancellationToken);
-        if (leased is null)
+        if (await ledger.TryLeaseForSubmitAsync(row.RequestId, row.Provider, owner, claimedBy, options.SubmitLease, options.UnknownOutcomeWait, cancellationToken)
+            is not { } leaseUntil)
         {
             LogLeaseHeld(row.RequestId);
             return;
         }
 
-        row = leased;
+        // The row as leased (its attempt and unknown-outcome counts); read again while the ledger blips, as the lease
+        // already marks the attempt as sent.
+        var requestId = row.RequestId;
+        row = await RecordAsync(leaseUntil, () => ledger.FindAsync(requestId, cancellationToken), cancellationToken)
+            ?? throw new InvalidOperationException($"Request {requestId} vanished from the ledger while leased.");
         // The caller holds the request's log scope: the consumer (HandleAsync) or the poller (a scheduled retry).
         using var span = RequestTracing.StartInRequestTrace("submit", row);
         span?.SetTag("eventimaging.attempt", row.SubmitAttempts);
@@ -178,6 +182,11 @@ public sealed partial class SubmissionService(
                 LogUnknownOutcome(row.RequestId, row.Provider, ex.Message, dueAt);
                 await RecordAsync(row, () => ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, dueAt, cancellationToken), cancellationToken);
                 break;
+            case ProviderFailureKind.AcceptedUnusable:
+                // Only the task's callback, bound to this request, can finish it now; if none comes, the deadline does.
+                LogAcceptedUnusable(row.RequestId, row.Provider, ex.Message, row.Deadline);
+                await RecordAsync(row, () => ledger.ScheduleSubmitAsync(row.RequestId, owner, outcomeKnown: false, row.Deadline, cancellationToken), cancellationToken);
+                break;
             default:
                 await FailAsync(row, ex.Failure, null, cancellationToken);
                 break;
@@ -209,7 +218,10 @@ public sealed partial class SubmissionService(
     /// runs out. Only this process knows the outcome: lost, a create that was answered would later count as one whose
     /// outcome is unknown, and might be sent again.
     /// </summary>
-    private async Task<T> RecordAsync<T>(ImageRequest leased, Func<Task<T>> write, CancellationToken cancellationToken)
+    private Task<T> RecordAsync<T>(ImageRequest leased, Func<Task<T>> write, CancellationToken cancellationToken) =>
+        RecordAsync(leased.LeaseUntil ?? clock.GetUtcNow(), write, cancellationToken);
+
+    private async Task<T> RecordAsync<T>(DateTimeOffset until, Func<Task<T>> write, CancellationToken cancellationToken)
     {
         var wait = TimeSpan.FromMilliseconds(200);
         while (true)
@@ -218,9 +230,9 @@ public sealed partial class SubmissionService(
             {
                 return await write();
             }
-            catch (Exception ex) when (LedgerFaults.IsUnavailable(ex) && clock.GetUtcNow() + wait < leased.LeaseUntil)
+            catch (Exception ex) when (LedgerFaults.IsUnavailable(ex) && clock.GetUtcNow() + wait < until)
             {
-                LogRecordRetry(leased.RequestId, wait);
+                LogRecordRetry(wait);
                 await Task.Delay(wait, clock, cancellationToken);
                 wait = wait * 2 < MaxRecordWait ? wait * 2 : MaxRecordWait;
             }
@@ -354,8 +366,11 @@ public sealed partial class SubmissionService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the create call to {Provider} got no answer ({Reason}); waiting for its callback until {DueAt} before sending once more")]
     private partial void LogUnknownOutcome(Guid requestId, string provider, string reason, DateTimeOffset dueAt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: the ledger is unreachable; recording the create's outcome again in {Wait}")]
-    private partial void LogRecordRetry(Guid requestId, TimeSpan wait);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: {Provider} accepted the create but its answer cannot be used ({Reason}); it is never sent again, and waits for its callback until {Deadline}")]
+    private partial void LogAcceptedUnusable(Guid requestId, string provider, string reason, DateTimeOffset deadline);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The ledger is unreachable during a create attempt; trying again in {Wait}")]
+    private partial void LogRecordRetry(TimeSpan wait);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId} was submitted, but its ImageSubmitted could not be published (it is informational; the terminal event is unaffected)")]
     private partial void LogSubmittedNotPublished(Exception exception, Guid requestId);

@@ -35,8 +35,6 @@ internal static class EvolinkEndpoints
     {
         var cancellationToken = http.RequestAborted;
         var knobs = state.Knobs;
-        await faults.DelayAsync(knobs.ResponseLatencyMs + knobs.CreateLatencyMs, cancellationToken);
-
         var (raw, json) = await RequestBody.ReadAsync(http.Request, cancellationToken);
         var prompt = RequestBody.PromptOf(json);
         var markers = PromptMarkers.Parse(prompt);
@@ -45,7 +43,16 @@ internal static class EvolinkEndpoints
             loggers.CreateLogger(typeof(EvolinkEndpoints)).LogWarning("Ignoring unknown simulator markers {Markers}", string.Join("; ", markers.Ignored));
         }
 
-        await faults.DelayAsync((markers.LatencyMs ?? 0) + (markers.CreateLatencyMs ?? 0), cancellationToken);
+        try
+        {
+            await faults.DelayAsync(knobs.ResponseLatencyMs + knobs.CreateLatencyMs + (markers.LatencyMs ?? 0) + (markers.CreateLatencyMs ?? 0), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Received, then given up by the caller before an answer: recorded, as a real provider would have it.
+            state.Record(new ReceivedCreateRequest(SimulatedProvider.Evolink, time.GetUtcNow(), json, raw, null, ReceivedCreateRequest.NeverAnswered));
+            return Results.Empty;
+        }
 
         IResult Reject(int status, JsonObject body)
         {

@@ -95,12 +95,12 @@ public sealed record ChaosReport(
             }
             else if (made > 0 || sent.Count == 0)
             {
-                falseFailures.Add($"{id} failed with {first.Code} though the provider {(sent.Count == 0 ? "received no create" : $"made {made} task(s)")}");
+                falseFailures.Add($"{id} failed with {first.Code} (\"{first.Message}\") at {first.ReceivedAt:HH:mm:ss} though the provider {(sent.Count == 0 ? "received no create" : $"made {made} task(s) of {sent.Count} create(s) answered {string.Join(", ", sent.Select(c => c.ResponseStatus))}")}");
             }
         }
 
         // The ledger agrees with what subscribers saw.
-        foreach (var id in ids.Except(lost).Take(200))
+        foreach (var id in ids.Except(lost))
         {
             var row = await env.RowAsync(id);
             var seen = checker.For(id)[0].Type;

@@ -100,7 +100,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         });
 
         await publishing;
-        var lastFault = started.Elapsed;
+        var lastFault = faults[^1].At + faults[^1].Took;
         var settled = await WaitForAllAsync(checker, ids, TimeSpan.FromMinutes(5));
         var settledAfter = started.Elapsed - lastFault;
 
@@ -119,10 +119,11 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         ["Ledger:MigrateOnStart"] = "false",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Callbacks:PublicBaseUrl"] = balancer.AbsoluteUri,
-        ["Providers:Evolink:RequestTimeout"] = "00:00:05",
-        ["Providers:GptImage15:RequestTimeout"] = "00:00:05",
+        ["Providers:Evolink:RequestTimeout"] = "00:00:10",
+        ["Providers:GptImage15:RequestTimeout"] = "00:00:10",
         ["Requests:DefaultDeadline"] = "00:20:00",
-        ["Submitter:SubmitLease"] = "00:00:20",
+        // Longer than the 30 s ledger outage: an answered create's outcome is recorded again until its lease ends.
+        ["Submitter:SubmitLease"] = "00:00:45",
         ["Submitter:UnknownOutcomeWait"] = "00:00:10",
         ["Polling:FirstPollGrace"] = "00:00:05",
         ["Polling:Interval"] = "00:00:00.200",

@@ -6,7 +6,7 @@ using RabbitMQ.Client.Events;
 namespace EventImaging.IntegrationTests.Chaos;
 
 /// <summary>One terminal event as the independent checker received it.</summary>
-public sealed record CheckedEvent(string Type, Guid MessageId, Guid RequestId, string? Code, DateTimeOffset ReceivedAt);
+public sealed record CheckedEvent(string Type, Guid MessageId, Guid RequestId, string? Code, string? Message, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// The chaos suite's independent subscriber: a durable queue bound to the terminal events' exchanges, consumed over a
@@ -50,8 +50,9 @@ public sealed class TerminalEventChecker : IAsyncDisposable
             var type = delivery.Exchange[(delivery.Exchange.IndexOf(':', StringComparison.Ordinal) + 1)..];
             var requestId = message.GetProperty("requestId").GetGuid();
             var code = message.TryGetProperty("code", out var c) ? c.GetString() : null;
+            var reason = message.TryGetProperty("message", out var m) ? m.GetString() : null;
             checker.byRequest.GetOrAdd(requestId, _ => new()).Enqueue(
-                new CheckedEvent(type, envelope.RootElement.GetProperty("messageId").GetGuid(), requestId, code, DateTimeOffset.UtcNow));
+                new CheckedEvent(type, envelope.RootElement.GetProperty("messageId").GetGuid(), requestId, code, reason, DateTimeOffset.UtcNow));
             await checker.channel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
         };
         await checker.channel.BasicConsumeAsync(Queue, autoAck: false, consumer);

@@ -196,13 +196,13 @@ public sealed record CommandCase(string Body, string ContentType, CaseKind Kind,
         Gen.OneOf("A lighthouse at dusk", "", "   ", "🌊 灯台 مرحبا \u202e", "\u0000\u0001", "a\"b\\c", new string('p', 3000), new string('é', 2001)),
         Gen.String[0, 60]);
 
-    private static readonly Gen<string> Sizes = Gen.OneOf("1024x1024", "1024x1536", "1:1", "3:2", "999x999", "");
+    private static readonly Gen<string> Sizes = Gen.OneOf("1024x1024", "1024x1536", "1:1", "3:2", "999x999", "", "1:1\u0000");
 
     private static readonly Gen<string> Qualities = Gen.OneOf("low", "medium", "high", "auto", "ultra");
 
-    private static readonly Gen<string> Providers = Gen.OneOf("evolink", "gptimage15", " EvoLink ", "midjourney", new string('x', 500));
+    private static readonly Gen<string> Providers = Gen.OneOf("evolink", "gptimage15", " EvoLink ", "midjourney", new string('x', 500), "evo\u0000link", "\ud800x");
 
-    private static readonly Gen<string> Models = Gen.OneOf("gpt-image-1.5", "gpt-image-1.5-beta", "gpt-image-1.5-lite", "dall-e-2", new string('m', 300));
+    private static readonly Gen<string> Models = Gen.OneOf("gpt-image-1.5", "gpt-image-1.5-beta", "gpt-image-1.5-lite", "dall-e-2", new string('m', 300), "gpt\u0000", "\udc00");
 
     private static readonly Gen<string> Deadlines = Gen.OneOf(
         Gen.Int[-120, 1500].Select(minutes => DateTimeOffset.UtcNow.AddMinutes(minutes).ToOffset(TimeSpan.FromHours(minutes % 14)).ToString("yyyy-MM-ddTHH:mm:sszzz")),
@@ -297,13 +297,13 @@ public sealed record CallbackCase(string Template)
     private static readonly Gen<string> Results = CsCheck.Gen.OneOf(
         "[\"https://files.example/a.png\"]", "[]", "\"https://files.example/b.png\"", "\"[\\\"https://files.example/c.png\\\"]\"", "[1,2]", "null", "[\"javascript:x\"]", "{}");
 
-    private static readonly Gen<string> Ids = CsCheck.Gen.OneOf("{task}", "{task}", "{task}", "other-task", "", "12345", new string('t', 300));
+    private static readonly Gen<string> Ids = CsCheck.Gen.OneOf("{task}", "{task}", "{task}", "other-task", "", "12345", new string('t', 300), "\\ud800", "t\\u0000");
 
     private static readonly Gen<string> Numbers = CsCheck.Gen.OneOf("50", "1e400", "-1", "\"70\"", "\"x\"", "null", "123456789012345678901234567890");
 
     public static readonly Gen<CallbackCase> Generator = CsCheck.Gen.Frequency(
         (40, CsCheck.Gen.Select(Ids, Statuses, Results, Numbers, (id, status, results, number) =>
-            new CallbackCase($$$"""{"id":"{{{id}}}","task_id":"{{{id}}}","status":{{{status}}},"progress":{{{number}}},"results":{{{results}}},"response":{{{results}}},"consumed_credits":{{{number}}},"error":{"code":{{{number}}},"message":"m"},"error_message":"{{{new string('e', 10)}}}"}"""))),
+            new CallbackCase($$$"""{"id":"{{{id}}}","task_id":"{{{id}}}","status":{{{status}}},"progress":{{{number}}},"results":{{{results}}},"response":{{{results}}},"consumed_credits":{{{number}}},"error":{"code":{{{number}}},"message":"m\u0000\ud800"},"error_message":"{{{new string('e', 10)}}}"}"""))),
         (30, CsCheck.Gen.Select(Ids, Statuses, Results, (id, status, results) =>
             new CallbackCase($$$"""{"code":200,"data":{"task_id":"{{{id}}}","status":{{{status}}},"response":{{{results}}}}}"""))),
         (15, CsCheck.Gen.OneOf("", "not json", "[]", "null", "{", "\"str\"", "{\"id\":", "{\"data\":[]}").Select(t => new CallbackCase(t))),

@@ -73,7 +73,7 @@ public sealed class PayloadBoundsTests
     public void Result_urls_are_bounded_in_number_and_length_and_must_be_urls()
     {
         var urls = string.Join(",", Enumerable.Range(0, 500).Select(i => $"\"https://files.example/{i}.png\""));
-        var task = Evolink($$$"""{"id":"task-1","status":"completed","results":[{{{urls}}},"not a url","https://files.example/{{{new string('x', 5000)}}}"]}""");
+        var task = Evolink($$$"""{"id":"task-1","status":"completed","results":[{{{urls}}},"not a url","https://files.example/{{{new string('x', 20_000)}}}"]}""");
         Assert.Equal(16, task.ResultUrls!.Count);
         Assert.All(task.ResultUrls, url => Assert.StartsWith("https://files.example/", url, StringComparison.Ordinal));
     }
@@ -81,4 +81,23 @@ public sealed class PayloadBoundsTests
     [Fact]
     public void A_completed_task_whose_only_result_is_not_a_url_is_unreadable() =>
         Assert.Throws<ProviderPayloadException>(() => Evolink("""{"id":"task-1","status":"completed","results":["javascript:alert(1)"]}"""));
+
+    [Fact]
+    public void Text_that_is_not_valid_unicode_makes_the_body_unreadable_not_a_crash()
+    {
+        Assert.Throws<ProviderPayloadException>(() => Evolink("""{"id":"task-\ud800","status":"processing"}"""));
+        Assert.Throws<ProviderPayloadException>(() => Evolink("""{"id":"task-1","status":"completed","results":["https://files.example/\udc00.png"]}"""));
+        Assert.Throws<ProviderPayloadException>(() => GptImage15("""{"code":200,"data":{"task_id":"t-1","status":"\udc00"}}"""));
+    }
+
+    [Fact]
+    public void Nul_and_lone_surrogates_never_reach_a_stored_message()
+    {
+        var task = Evolink("""{"id":"task-1","status":"failed","error":{"code":"c\u0000","message":"bad\u0000 end"}}""");
+        Assert.DoesNotContain('\0', task.Failure!.Message);
+        Assert.DoesNotContain('\0', task.Failure.ProviderCode!);
+        // A message that is not valid text is dropped, and the failure still reads.
+        var other = Evolink("""{"id":"task-1","status":"failed","error":{"code":"c","message":"bad\ud800"}}""");
+        Assert.All(other.Failure!.Message, c => Assert.False(char.IsSurrogate(c)));
+    }
 }

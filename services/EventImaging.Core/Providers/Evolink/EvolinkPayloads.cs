@@ -12,6 +12,19 @@ internal static class EvolinkPayloads
 {
     public static ProviderTask ReadTask(ReadOnlySpan<byte> json)
     {
+        try
+        {
+            return ReadTaskOrThrow(json);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A string that is not valid text (a lone surrogate escape, bytes that are not UTF-8).
+            throw new ProviderPayloadException("The evolink task body holds text that cannot be read.", ex);
+        }
+    }
+
+    private static ProviderTask ReadTaskOrThrow(ReadOnlySpan<byte> json)
+    {
         JsonDocument document;
         try
         {
@@ -75,7 +88,7 @@ internal static class EvolinkPayloads
             using var document = JsonDocument.ParseValue(ref reader);
             return document.RootElement.ValueKind == JsonValueKind.Object ? ReadError(document.RootElement) : (null, null);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return (null, null);
         }

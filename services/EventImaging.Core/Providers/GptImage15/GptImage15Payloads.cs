@@ -14,6 +14,19 @@ internal static class GptImage15Payloads
 {
     public static ProviderTask ReadTask(ReadOnlySpan<byte> json)
     {
+        try
+        {
+            return ReadTaskOrThrow(json);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A string that is not valid text (a lone surrogate escape, bytes that are not UTF-8).
+            throw new ProviderPayloadException("The gptimage15 body holds text that cannot be read.", ex);
+        }
+    }
+
+    private static ProviderTask ReadTaskOrThrow(ReadOnlySpan<byte> json)
+    {
         using var document = Parse(json);
         var root = document.RootElement;
         var data = root.TryGetProperty("data", out var inner) && inner.ValueKind == JsonValueKind.Object ? inner : root;
@@ -40,7 +53,7 @@ internal static class GptImage15Payloads
             var root = document.RootElement;
             return (JsonFields.Int(root, "code", int.MinValue, int.MaxValue), JsonFields.Text(root, "message", JsonFields.MaxMessageLength));
         }
-        catch (ProviderPayloadException)
+        catch (Exception ex) when (ex is ProviderPayloadException or InvalidOperationException)
         {
             return (null, null);
         }
