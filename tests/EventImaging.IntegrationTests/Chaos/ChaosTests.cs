@@ -119,6 +119,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         ["Ledger:MigrateOnStart"] = "false",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Callbacks:PublicBaseUrl"] = balancer.AbsoluteUri,
+        // A third of the deployed default: creates that never answer cost 10 s each, not 30.
         ["Providers:Evolink:RequestTimeout"] = "00:00:10",
         ["Providers:GptImage15:RequestTimeout"] = "00:00:10",
         ["Requests:DefaultDeadline"] = "00:20:00",

@@ -92,6 +92,8 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         var simulator = await StartAsync(new Dictionary<string, string?>
         {
             ["Simulator:AllowInsecureCallbacks"] = "true",
+            // Every create of a test is kept (the chaos suite's 10,000 included): the checks read them all.
+            ["Simulator:MaxRecordedRequests"] = "1000000",
         }, builder => builder.AddProviderSimulator(), app => app.MapProviderSimulator());
         SimulatorUrl = new Uri(simulator.Urls.First());
         Simulator = simulator.Services.GetRequiredService<SimulatorState>();
