@@ -86,10 +86,13 @@ public sealed record ChaosReport(
             failed++;
             codes[first.Code ?? "?"] = codes.GetValueOrDefault(first.Code ?? "?") + 1;
             // Every task the simulator makes completes, so a failure is false when the provider made the image, or
-            // when no create ever reached it; except when every create sent was ambiguous (answered 504 after making the
-            // task, or never answered) and no callback came: then nobody could know, and the policy is to stop after two.
-            var everyCreateAmbiguous = sent.Count > 0 && sent.All(c => c.ResponseStatus is 504 or ReceivedCreateRequest.NeverAnswered);
-            if (everyCreateAmbiguous)
+            // when no create ever reached it; except when two creates were ambiguous (answered 504 after making the task,
+            // or never answered), none was answered with a task, and no callback came: then nobody could know, and the
+            // policy is to stop after two. Creates refused before anything was made (429, 500, 503) do not count.
+            var endedAmbiguous = sent.Count(c => c.ResponseStatus is 504 or ReceivedCreateRequest.NeverAnswered) >= 2
+                && sent.All(c => c.ResponseStatus != 200)
+                && sent.Where(c => c.TaskId is not null).All(c => env.Simulator.GetCallbackSuccessCount(c.TaskId!) == 0);
+            if (endedAmbiguous)
             {
                 unknownToTheEnd++;
             }
@@ -165,7 +168,7 @@ public sealed record ChaosReport(
         md.AppendLine(CultureInfo.InvariantCulture, $"| lost | {Lost.Count} | 0 |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| two different terminal events | {Conflicting.Count} | 0 |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| false failures | {FalseFailures.Count} | 0 |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| failed after only ambiguous creates (504 after making the task, or no answer) and no callback | {FailedAfterAmbiguousCreatesOnly} | counted |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| failed after two ambiguous creates (504 after making the task, or no answer) and no callback | {FailedAfterAmbiguousCreatesOnly} | counted |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| repeats with the same MessageId (allowed) | {Repeats} | |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| sent to the provider more than once | {DoubleCreates.Count} | only when the outcome was unknown |");
         md.AppendLine(CultureInfo.InvariantCulture, $"| created at the provider more than once | {DoubleCreates.Count(d => d.TasksMade > 1)} | |");
