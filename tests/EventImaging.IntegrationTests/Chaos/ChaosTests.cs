@@ -21,7 +21,7 @@ namespace EventImaging.IntegrationTests.Chaos;
 /// <remarks>
 /// <c>./test.sh</c> runs the quick run (500 requests, every fault once). The full run:
 /// <c>EVENTIMAGING_CHAOS_REQUESTS=10000 EVENTIMAGING_TEST_TARGET=tests/EventImaging.IntegrationTests ./test.sh --filter FullyQualifiedName~ChaosTests</c>
-/// (its report goes to <c>EVENTIMAGING_CHAOS_RESULTS</c>, by default the test output's <c>chaos</c> folder).
+/// (its report goes to <c>EVENTIMAGING_CHAOS_RESULTS</c>, an absolute path, by default the test output's <c>chaos</c> folder).
 /// </remarks>
 [Collection(BrokerAndDatabaseCollection.Name)]
 public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
