@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using System.Threading.RateLimiting;
+using EventImaging.Core.Scheduling;
 
 namespace EventImaging.Core.Callbacks;
 
@@ -25,8 +26,9 @@ public static class CallbackEndpoints
     public static IHostApplicationBuilder AddWebhookReceiver(this IHostApplicationBuilder builder)
     {
         builder.AddCallbackTokens();
+        builder.AddDueRows();
         builder.Services.AddSingleton<CallbackGate>();
-        builder.Services.AddScoped<CallbackHandler>();
+        builder.Services.AddSingleton<CallbackHandler>();
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<CallbackOptions>>((forwarded, callbacks) =>
         {
             // Behind the ingress every callback comes from the proxy: only the proxies named here may say who sent it.

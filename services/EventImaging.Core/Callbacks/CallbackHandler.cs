@@ -3,7 +3,7 @@ using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
+using EventImaging.Core.Scheduling;
 using Microsoft.Extensions.Logging;
 
 namespace EventImaging.Core.Callbacks;
@@ -31,10 +31,9 @@ public enum CallbackResult
 /// (<see cref="LedgerBatches"/>): the answer still waits for this callback's own commit.
 /// </summary>
 public sealed partial class CallbackHandler(
-    IServiceProvider services,
     LedgerBatches batches,
-    TerminalEventPublisher terminalEvents,
-    RequestMetrics metrics,
+    RequestFinisher finisher,
+    DueRows dueRows,
     TimeProvider clock,
     ILogger<CallbackHandler> logger)
 {
@@ -99,17 +98,7 @@ public sealed partial class CallbackHandler(
         span?.SetTag("eventimaging.completion_path", CompletionPaths.Callback);
         span?.SetTag("eventimaging.provider_task_id", task.TaskId);
         var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow());
-        if (await batches.TryFinishAsync(requestId, outcome, task.TaskId, cancellationToken))
-        {
-            LogFinished(requestId, client.Name, task.TaskId, outcome.State);
-            metrics.Finished(row, outcome, CompletionPaths.Callback);
-            await terminalEvents.PublishAsync(requestId, outcome, cancellationToken);
-        }
-        else
-        {
-            LogDuplicate(requestId, null);
-        }
-
+        await finisher.FinishAsync(row, outcome, task.TaskId, FinishedBy.Callback, cancellationToken);
         return CallbackResult.Accepted;
     }
 
@@ -118,8 +107,7 @@ public sealed partial class CallbackHandler(
     {
         try
         {
-            // Resolved here, not injected: a ledger holds a pooled DbContext, which no other callback needs.
-            await services.GetRequiredService<RequestLedger>().MakeDueNowAsync(requestId, cancellationToken);
+            await dueRows.MakeDueNowAsync(requestId, cancellationToken);
         }
         catch (Exception ex) when (LedgerFaults.IsUnavailable(ex))
         {
@@ -135,9 +123,6 @@ public sealed partial class CallbackHandler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for request {RequestId} names task {ProviderTaskId}, which the ledger does not hold for it")]
     private partial void LogTaskMismatch(Guid requestId, string providerTaskId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} {State} via callback from {Provider} task {ProviderTaskId}")]
-    private partial void LogFinished(Guid requestId, string provider, string providerTaskId, RequestState state);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Duplicate or late callback for request {RequestId} (state {State}); nothing changes")]
     private partial void LogDuplicate(Guid requestId, RequestState? state);

@@ -1,3 +1,4 @@
+using EventImaging.Core.Configuration;
 using EventImaging.Core.Requests;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -9,6 +10,11 @@ public static class CallbackTokenExtensions
     /// <summary>Callback settings and tokens, shared by the submitter (mints) and the receiver (reads).</summary>
     public static IHostApplicationBuilder AddCallbackTokens(this IHostApplicationBuilder builder)
     {
+        if (!builder.FirstTime(nameof(CallbackTokens)))
+        {
+            return builder;
+        }
+
         builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.Section)
             .Validate(
                 o => o.PublicBaseUrl is null || PublicUrlRules.Check(o.PublicBaseUrl.OriginalString, o.AllowInsecureHttp) is null,

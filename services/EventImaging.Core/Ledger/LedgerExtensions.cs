@@ -1,10 +1,8 @@
 using EventImaging.Core.Configuration;
-using EventImaging.Core.Outbox;
+using EventImaging.Core.ServiceDefaults;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
-using EventImaging.Core.Submission;
-using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -19,37 +17,23 @@ public static class LedgerExtensions
 
     /// <summary>
     /// The ledger on PostgreSQL (<c>ConnectionStrings:Ledger</c>), or on a SQLite file in embedded mode
-    /// (<c>Ledger:SqlitePath</c>); the DataProtection key ring in the same database; the outbox sweeper and the
-    /// ledger gauges.
+    /// (<c>Ledger:SqlitePath</c>): its schema, its readiness check, the DataProtection key ring in the same database, and
+    /// the shared core the features' statements run on (<see cref="RequestRows"/>, <see cref="LedgerRetry"/>).
     /// </summary>
     public static IHostApplicationBuilder AddLedger(this IHostApplicationBuilder builder)
     {
         builder.AddLedgerDatabase();
-        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section);
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateOnStart();
         builder.Services.AddHostedService<LedgerSchema>();
-        builder.Services.AddScoped<RequestLedger>();
-        builder.Services.AddSingleton<LedgerBatches>();
-        builder.Services.AddMetrics();
-        builder.Services.TryAddSingleton<RequestMetrics>();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<WorkerIdentity>();
+        builder.Services.AddSingleton<RequestRows>();
+        builder.Services.AddSingleton<LedgerRetry>();
+        builder.Services.AddHealthChecks().AddDbContextCheck<LedgerDbContext>("ledger", tags: [ServiceDefaultsExtensions.ReadyTag]);
 
         builder.Services.AddDataProtection()
             .SetApplicationName("EventImaging")
             .PersistKeysToDbContext<LedgerDbContext>();
-
-        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section)
-            .Validate(o => o.SweepInterval > TimeSpan.Zero && o.BatchSize > 0, "Outbox:SweepInterval and Outbox:BatchSize must be positive.")
-            .ValidateOnStart();
-        builder.Services.AddScoped<TerminalEventPublisher>();
-        builder.Services.TryAddSingleton<WorkerIdentity>();
-        builder.Services.AddSingleton<OutboxSweeper>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxSweeper>());
-
-        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.Section)
-            .Validate(o => o.GaugeInterval > TimeSpan.Zero, "Telemetry:GaugeInterval must be positive.")
-            .ValidateOnStart();
-        builder.Services.AddSingleton<LedgerGauges>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerGauges>());
         return builder;
     }
 
@@ -67,18 +51,27 @@ public static class LedgerExtensions
             var path = builder.Configuration["Ledger:SqlitePath"] ?? new LedgerOptions().SqlitePath;
             // Default Timeout makes writers wait for SQLite's single write lock instead of failing at once.
             var sqlite = $"Data Source={path};Default Timeout=30";
-            builder.Services.AddDbContextPool<LedgerDbContext>(o => o.UseSqlite(sqlite));
+            builder.AddLedgerContexts(o => o.UseSqlite(sqlite));
         }
         else
         {
-            // Pooled contexts on options built once: every callback and submission opens several contexts, and
-            // building options (parsing the connection string, finding EF's internal services) each time cost more
-            // CPU than the statements themselves.
             var npgsql = WithPoolSettings(connection);
-            builder.Services.AddDbContextPool<LedgerDbContext>(o => o.UseNpgsql(npgsql));
+            builder.AddLedgerContexts(o => o.UseNpgsql(npgsql));
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// Pooled contexts on options built once: every callback and submission opens several contexts, and building options
+    /// for each (parsing the connection string, finding EF Core's internal services) would cost more than the statements
+    /// they run. The features' statements take a context from the pool for each statement; a scope's own context (the
+    /// migrator's, the health check's, the key ring's) comes from the same pool.
+    /// </summary>
+    private static void AddLedgerContexts(this IHostApplicationBuilder builder, Action<DbContextOptionsBuilder> configure)
+    {
+        builder.Services.AddPooledDbContextFactory<LedgerDbContext>(configure);
+        builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<LedgerDbContext>>().CreateDbContext());
     }
 
     /// <summary>
@@ -87,8 +80,8 @@ public static class LedgerExtensions
     /// most <see cref="DefaultMaxPoolSize"/>, and waits for a free one rather than failing.
     /// Every ledger statement runs on a connection rented from the pool and returned at once, and the ledger keeps
     /// no session state (no SET, temporary table or session lock outlives its statement), so Npgsql's reset of a
-    /// returned connection (a DISCARD ALL sent with the next statement: a third of the database's CPU per
-    /// callback) is skipped too, unless the connection string sets <c>No Reset On Close</c> itself.
+    /// returned connection (a DISCARD ALL sent with the next statement: database work on every callback that
+    /// buys nothing here) is skipped too, unless the connection string sets <c>No Reset On Close</c> itself.
     /// </summary>
     internal static string WithPoolSettings(string connection)
     {

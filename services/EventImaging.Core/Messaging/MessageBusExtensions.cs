@@ -11,10 +11,19 @@ public sealed class MessageBusRegistrations
 {
     internal List<Action<IBusRegistrationConfigurator>> Registrations { get; } = [];
 
+    /// <summary>Set by <see cref="MessageBusExtensions.AddMessageBus"/>: a consumer registered after it would never be connected.</summary>
+    internal bool Applied { get; set; }
+
     public MessageBusRegistrations AddConsumer<TConsumer, TDefinition>()
         where TConsumer : class, IConsumer
         where TDefinition : class, IConsumerDefinition<TConsumer>
     {
+        if (Applied)
+        {
+            throw new InvalidOperationException(
+                $"{typeof(TConsumer).Name} was registered after AddMessageBus(), which has already configured the bus: call AddMessageBus() after every role in Program.cs.");
+        }
+
         Registrations.Add(x => x.AddConsumer<TConsumer, TDefinition>());
         return this;
     }
@@ -77,7 +86,14 @@ public static class MessageBusExtensions
                 timeout: TimeSpan.FromSeconds(5));
         }
 
-        var registrations = builder.MessageBus().Registrations;
+        var roles = builder.MessageBus();
+        if (roles.Applied)
+        {
+            throw new InvalidOperationException("AddMessageBus() was called twice.");
+        }
+
+        roles.Applied = true;
+        var registrations = roles.Registrations;
         var quorumQueues = builder.Configuration.GetValue<bool>(QuorumQueuesKey);
         builder.Services.AddReceiveObserver<DeadLetterObserver>();
         builder.Services.AddMassTransit(x =>

@@ -4,9 +4,10 @@ using EventImaging.Core.Ledger;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Operations;
 
@@ -19,18 +20,25 @@ public static partial class OperatorEndpoints
 {
     public const string RoutePattern = "/operator/requests/{requestId:guid}";
 
+    /// <summary>The operator API's settings (<c>Operator:ApiKey</c>); <see cref="MapOperatorApi"/> maps it when a key is set.</summary>
+    public static IHostApplicationBuilder AddOperatorApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OperatorOptions>().BindConfiguration(OperatorOptions.Section).ValidateOnStart();
+        return builder;
+    }
+
     public static IEndpointRouteBuilder MapOperatorApi(this IEndpointRouteBuilder endpoints)
     {
-        var options = endpoints.ServiceProvider.GetRequiredService<IConfiguration>().GetSection(OperatorOptions.Section).Get<OperatorOptions>();
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<OperatorOptions>>().Value;
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OperatorEndpoints));
-        if (string.IsNullOrWhiteSpace(options?.ApiKey))
+        if (string.IsNullOrWhiteSpace(options.ApiKey))
         {
             LogOff(logger);
             return endpoints;
         }
 
         var key = Encoding.UTF8.GetBytes(options.ApiKey);
-        endpoints.MapGet(RoutePattern, async (Guid requestId, HttpRequest request, RequestLedger ledger, CancellationToken cancellationToken) =>
+        endpoints.MapGet(RoutePattern, async (Guid requestId, HttpRequest request, RequestRows ledger, CancellationToken cancellationToken) =>
         {
             if (!Presents(request, key))
             {

@@ -1,7 +1,5 @@
 using EventImaging.Core.Ledger;
-using EventImaging.Core.Submission;
 using EventImaging.Core.Telemetry;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +11,8 @@ namespace EventImaging.Core.Outbox;
 /// commit and publish), so no result is lost. Subscribers may see a duplicate, with the same MessageId.
 /// </summary>
 public sealed class OutboxSweeper(
-    IServiceScopeFactory scopes,
+    OutboxRows outbox,
+    TerminalEventPublisher publisher,
     IOptions<OutboxOptions> options,
     WorkerIdentity worker,
     TimeProvider clock,
@@ -40,15 +39,12 @@ public sealed class OutboxSweeper(
     /// <summary>One sweep; returns how many events it published.</summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var ledger = scope.ServiceProvider.GetRequiredService<RequestLedger>();
-        var publisher = scope.ServiceProvider.GetRequiredService<TerminalEventPublisher>();
-        var rows = await ledger.FindUnpublishedAsync(options.Value.BatchSize, cancellationToken);
+        var rows = await outbox.FindUnpublishedAsync(options.Value.BatchSize, cancellationToken);
         var published = 0;
         foreach (var row in rows)
         {
             using var logScope = logger.BeginRequestScope(row);
-            if (await ledger.TryClaimForPublishAsync(row.RequestId, worker.Name, ClaimFor(row), cancellationToken)
+            if (await outbox.TryClaimForPublishAsync(row.RequestId, worker.Name, ClaimFor(row), cancellationToken)
                 && await publisher.PublishAsync(row, cancellationToken))
             {
                 published++;

@@ -1,5 +1,4 @@
 using EventImaging.Core.Callbacks;
-using EventImaging.Core.Ledger;
 using EventImaging.Core.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -22,8 +21,8 @@ namespace EventImaging.Core.ServiceDefaults;
 public static class ServiceDefaultsExtensions
 {
     public const string LiveTag = "live";
+    /// <summary>Health checks with this tag decide <c>/health/ready</c>: the features add theirs (the ledger, the broker).</summary>
     public const string ReadyTag = "ready";
-
 
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
@@ -41,9 +40,9 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<RequestMetrics>();
         builder.AddTelemetry();
-        builder.Services.AddHealthChecks()
-            .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag])
-            .AddDbContextCheck<LedgerDbContext>("ledger", tags: [ReadyTag]);
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        // A registration a feature forgot stops start-up with its name, instead of failing the first request that needs it.
+        builder.ConfigureContainer(new DefaultServiceProviderFactory(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
         return builder;
     }
 

@@ -9,7 +9,7 @@ namespace EventImaging.Core.Submission;
 public sealed class GenerateImageConsumer(SubmissionService submission) : IConsumer<GenerateImage>
 {
     public Task Consume(ConsumeContext<GenerateImage> context) =>
-        submission.HandleAsync(context.Message, context.CancellationToken);
+        submission.HandleAsync(context.Message, context, context.CancellationToken);
 }
 
 /// <summary>

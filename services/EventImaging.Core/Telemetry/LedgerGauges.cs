@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using EventImaging.Core.Ledger;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,15 +15,15 @@ namespace EventImaging.Core.Telemetry;
 /// </summary>
 public sealed partial class LedgerGauges : BackgroundService
 {
-    private readonly IServiceScopeFactory scopes;
+    private readonly IDbContextFactory<LedgerDbContext> contexts;
     private readonly IOptions<TelemetryOptions> options;
     private readonly TimeProvider clock;
     private readonly ILogger<LedgerGauges> logger;
     private volatile Snapshot? latest;
 
-    public LedgerGauges(IServiceScopeFactory scopes, IMeterFactory meters, IOptions<TelemetryOptions> options, TimeProvider clock, ILogger<LedgerGauges> logger)
+    public LedgerGauges(IDbContextFactory<LedgerDbContext> contexts, IMeterFactory meters, IOptions<TelemetryOptions> options, TimeProvider clock, ILogger<LedgerGauges> logger)
     {
-        this.scopes = scopes;
+        this.contexts = contexts;
         this.options = options;
         this.clock = clock;
         this.logger = logger;
@@ -61,8 +60,8 @@ public sealed partial class LedgerGauges : BackgroundService
 
     public async Task<Snapshot> RefreshAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var requests = scope.ServiceProvider.GetRequiredService<LedgerDbContext>().Requests.AsNoTracking();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var requests = db.Requests.AsNoTracking();
         var inFlight = requests.Where(r => r.FinishedAt == null);
         var snapshot = new Snapshot(
             await inFlight.CountAsync(cancellationToken),

@@ -44,7 +44,7 @@ public static class ImageApi
         return Results.Accepted($"/v1/images/{command.RequestId}", new { requestId = command.RequestId });
     }
 
-    private static async Task<IResult> GetAsync(Guid requestId, RequestLedger ledger, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(Guid requestId, RequestRows ledger, CancellationToken cancellationToken)
     {
         var row = await ledger.FindAsync(requestId, cancellationToken);
         return row is null

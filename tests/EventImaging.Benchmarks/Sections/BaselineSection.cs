@@ -7,6 +7,7 @@ using EventImaging.Benchmarks.Load;
 using EventImaging.Benchmarks.Report;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Outbox;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Providers;
 using EventImaging.Core.Providers.Evolink;
@@ -94,6 +95,7 @@ internal sealed class BaselineSection(BenchContext context)
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Ledger"] = context.Ledger });
         builder.AddLedger();
+        builder.AddOutbox();
         var ledger = builder.Build();
         await using var disposing = (IAsyncDisposable)ledger;
         var batches = ledger.Services.GetRequiredService<LedgerBatches>();

@@ -5,7 +5,8 @@ using EventImaging.Benchmarks.Ledger;
 using EventImaging.Benchmarks.Report;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
-using EventImaging.Core.Polling;
+using EventImaging.Core.Scheduling;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -14,13 +15,12 @@ using NpgsqlTypes;
 namespace EventImaging.Benchmarks.Sections;
 
 /// <summary>
-/// The database cost of one polling cycle: RequestLedger.ClaimDueAsync (the SQL EF Core sends, timed as issued and
-/// with EXPLAIN (ANALYZE, BUFFERS)), then one reschedule per claimed row, as PollingFallback settles a still-running
+/// The database cost of one polling cycle: DueRows.ClaimAsync (the SQL EF Core sends, timed as issued and
+/// with EXPLAIN (ANALYZE, BUFFERS)), then one reschedule per claimed row, as the polling fallback settles a still-running
 /// task. In-flight rows are bulk-inserted (one INSERT … SELECT generate_series) and a chosen number made due.
 /// </summary>
 internal sealed class PollingSection(BenchContext context)
 {
-    private static readonly IOptions<OutboxOptions> Outbox = Options.Create(new OutboxOptions());
     private static readonly int DefaultBatch = new PollingOptions().BatchSize;
     private static readonly TimeSpan Lease = new PollingOptions().Lease;
     private static readonly string[] StatementNames = ["due candidates (SELECT … ORDER BY next_action_at LIMIT)", "claim (UPDATE … lease)", "read claimed rows (SELECT)"];
@@ -28,6 +28,10 @@ internal sealed class PollingSection(BenchContext context)
     private readonly CommandCapture capture = new();
     private string connection = null!;
     private DbContextOptions<LedgerDbContext> dbOptions = null!;
+
+    private PooledDbContextFactory<LedgerDbContext> Contexts => contexts ??= new PooledDbContextFactory<LedgerDbContext>(dbOptions);
+
+    private PooledDbContextFactory<LedgerDbContext>? contexts;
 
     public async Task RunAsync()
     {
@@ -93,23 +97,17 @@ internal sealed class PollingSection(BenchContext context)
         capture.Take();
         capture.Recording = true;
         var clock = Stopwatch.StartNew();
-        await using (var db = new LedgerDbContext(dbOptions))
-        {
-            rows = await new RequestLedger(db, Outbox, TimeProvider.System).ClaimDueAsync(owner, batch, Lease, CancellationToken.None);
-        }
+        rows = await new DueRows(Contexts, TimeProvider.System).ClaimAsync(owner, batch, Lease, CancellationToken.None);
 
         var claimMs = clock.Elapsed.TotalMilliseconds;
         capture.Recording = false;
         var commands = capture.Take();
 
-        // What PollingFallback does for each claimed task that is still running: all at once, a scope each.
+        // What the polling fallback does for each claimed task that is still running: all at once.
         clock.Restart();
-        await Task.WhenAll(rows.Select(async row =>
-        {
-            await using var db = new LedgerDbContext(dbOptions);
-            await new RequestLedger(db, Outbox, TimeProvider.System)
-                .RescheduleAsync(row.RequestId, owner, DateTimeOffset.UtcNow.AddSeconds(5), 50, CancellationToken.None);
-        }));
+        var dueRows = new DueRows(Contexts, TimeProvider.System);
+        await Task.WhenAll(rows.Select(row =>
+            dueRows.RescheduleAsync(row.RequestId, owner, DateTimeOffset.UtcNow.AddSeconds(5), 50, CancellationToken.None)));
         var settleMs = clock.Elapsed.TotalMilliseconds;
 
         // Put the rows back, so that every repetition finds the same due rows.

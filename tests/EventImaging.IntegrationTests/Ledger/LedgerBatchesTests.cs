@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Outbox;
 using EventImaging.IntegrationTests.Infrastructure;
 using EventImaging.IntegrationTests.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,11 +33,11 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
             await InsertAsync(env, id);
         }
 
-        await WithLedgerAsync(env, l => l.TryMarkSubmittedAsync(onTask, "task-1", null, CancellationToken.None));
-        await WithLedgerAsync(env, l => l.TryMarkSubmittedAsync(otherTask, "task-1", null, CancellationToken.None));
-        Assert.True(await WithLedgerAsync(env, l => l.TryFinishAsync(finished, Failed(finished), null, CancellationToken.None)));
+        await Leases(env).TryMarkSubmittedAsync(onTask, "task-1", null, CancellationToken.None);
+        await Leases(env).TryMarkSubmittedAsync(otherTask, "task-1", null, CancellationToken.None);
+        Assert.True(await Terminal(env).TryFinishAsync(finished, Failed(finished), null, CancellationToken.None));
 
-        var results = await WithLedgerAsync(env, l => l.TryFinishManyAsync(
+        var results = await Terminal(env).TryFinishManyAsync(
             [
                 new FinishRequest(onTask, Completed(onTask), "task-1"),
                 new FinishRequest(otherTask, Completed(otherTask), "task-2"),
@@ -45,7 +46,7 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
                 new FinishRequest(missing, Completed(missing), null),
                 new FinishRequest(onTask, Failed(onTask), "task-1"),
             ],
-            CancellationToken.None));
+            CancellationToken.None);
 
         // Won; another task's callback; already terminal; a callback overtaking the submitter; no row; the same row again.
         Assert.Equal([true, false, false, true, false, false], results);
@@ -73,7 +74,7 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
 
         var batches = env.Receiver.Services.GetRequiredService<LedgerBatches>();
         var attempts = requestIds.SelectMany(id => Enumerable.Range(0, 6).Select(i => Task.Run(() => i % 3 == 0
-            ? WithLedgerAsync(env, l => l.TryFinishAsync(id, Failed(id), null, CancellationToken.None))
+            ? Terminal(env).TryFinishAsync(id, Failed(id), null, CancellationToken.None)
             : batches.TryFinishAsync(id, Completed(id), "task-1", CancellationToken.None)).ContinueWith(t => (id, won: t.Result), TaskScheduler.Default)));
         var results = await Task.WhenAll(attempts);
 
@@ -90,7 +91,7 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
         }
 
         Assert.All(
-            await WithLedgerAsync(env, l => l.TryFinishManyAsync([.. requestIds.Select(id => new FinishRequest(id, Completed(id), null))], CancellationToken.None)),
+            await Terminal(env).TryFinishManyAsync([.. requestIds.Select(id => new FinishRequest(id, Completed(id), null))], CancellationToken.None),
             Assert.True);
 
         var batches = env.Receiver.Services.GetRequiredService<LedgerBatches>();

@@ -1,6 +1,6 @@
-using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
+using EventImaging.Core.Submission;
 using EventImaging.IntegrationTests.Infrastructure;
 using EventImaging.IntegrationTests.Pipeline;
 using Microsoft.EntityFrameworkCore;
@@ -8,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EventImaging.IntegrationTests.Ledger;
 
-/// <summary>The ledger's guarantees on real PostgreSQL: one winner per transition, and no event lost between commit and publish.</summary>
+/// <summary>The ledger in a running pipeline: no event lost between commit and publish, and the queries on their partial indexes (the rest: <see cref="LedgerSuite"/>).</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
 public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
 {
@@ -19,52 +19,12 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
     public async Task DisposeAsync() => await env.DisposeAsync();
 
     [Fact]
-    public async Task Of_many_racing_terminal_writers_exactly_one_wins()
-    {
-        var requestId = Guid.NewGuid();
-        await InsertAsync(requestId);
-        await WithLedgerAsync(ledger => ledger.TryMarkSubmittedAsync(requestId, "task-1", null, CancellationToken.None));
-
-        var attempts = Enumerable.Range(0, 16).Select(i => Task.Run(() => WithLedgerAsync(ledger =>
-            ledger.TryFinishAsync(requestId, i % 2 == 0 ? Completed(requestId) : Failed(requestId), "task-1", CancellationToken.None))));
-        var results = await Task.WhenAll(attempts);
-
-        Assert.Equal(1, results.Count(won => won));
-        var row = await env.RowAsync(requestId);
-        Assert.True(row!.State.IsTerminal());
-        Assert.NotNull(row.EventJson);
-    }
-
-    [Fact]
-    public async Task A_terminal_row_is_never_left()
-    {
-        var requestId = Guid.NewGuid();
-        await InsertAsync(requestId);
-        Assert.True(await WithLedgerAsync(l => l.TryFinishAsync(requestId, Failed(requestId), null, CancellationToken.None)));
-
-        Assert.False(await WithLedgerAsync(l => l.TryFinishAsync(requestId, Completed(requestId), null, CancellationToken.None)));
-        Assert.False(await WithLedgerAsync(l => l.TryMarkSubmittedAsync(requestId, "task-late", null, CancellationToken.None)));
-        Assert.Equal(RequestState.Failed, (await env.RowAsync(requestId))!.State);
-    }
-
-    [Fact]
-    public async Task A_terminal_transition_for_another_task_is_refused()
-    {
-        var requestId = Guid.NewGuid();
-        await InsertAsync(requestId);
-        await WithLedgerAsync(l => l.TryMarkSubmittedAsync(requestId, "task-1", null, CancellationToken.None));
-
-        Assert.False(await WithLedgerAsync(l => l.TryFinishAsync(requestId, Completed(requestId), "task-2", CancellationToken.None)));
-        Assert.Equal(RequestState.Submitted, (await env.RowAsync(requestId))!.State);
-    }
-
-    [Fact]
     public async Task The_sweeper_publishes_a_terminal_event_that_was_committed_but_never_published()
     {
         // The state a crash between commit and publish leaves behind.
         var requestId = Guid.NewGuid();
         await InsertAsync(requestId);
-        Assert.True(await WithLedgerAsync(l => l.TryFinishAsync(requestId, Completed(requestId), "task-1", CancellationToken.None)));
+        Assert.True(await Terminal(env).TryFinishAsync(requestId, Completed(requestId), "task-1", CancellationToken.None));
         Assert.Null((await env.RowAsync(requestId))!.EventPublishedAt);
 
         var terminal = await env.Events.TerminalAsync(requestId, TimeSpan.FromSeconds(15));
@@ -93,7 +53,7 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
     private Task InsertAsync(Guid requestId) => InsertAsync(env, requestId);
 
     internal static async Task InsertAsync(PipelineEnvironment env, Guid requestId) =>
-        Assert.True(await WithLedgerAsync(env, ledger => ledger.TryInsertAsync(
+        Assert.True(await env.Submitter.Services.GetRequiredService<RequestRows>().TryInsertAsync(
             new ImageRequest
             {
                 RequestId = requestId,
@@ -103,36 +63,13 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
                 CommandJson = $$"""{"requestId":"{{requestId}}","prompt":"p"}""",
                 Deadline = DateTimeOffset.UtcNow.AddMinutes(5),
             },
-            CancellationToken.None)));
+            CancellationToken.None));
 
-    private Task<T> WithLedgerAsync<T>(Func<RequestLedger, Task<T>> action) => WithLedgerAsync(env, action);
+    internal static TerminalRows Terminal(PipelineEnvironment env) => env.Submitter.Services.GetRequiredService<TerminalRows>();
 
-    internal static async Task<T> WithLedgerAsync<T>(PipelineEnvironment env, Func<RequestLedger, Task<T>> action)
-    {
-        await using var scope = env.Submitter.Services.CreateAsyncScope();
-        return await action(scope.ServiceProvider.GetRequiredService<RequestLedger>());
-    }
+    internal static SubmitLeases Leases(PipelineEnvironment env) => env.Submitter.Services.GetRequiredService<SubmitLeases>();
 
-    internal static TerminalOutcome Completed(Guid requestId) => TerminalOutcome.Of(new ImageCompleted
-    {
-        RequestId = requestId,
-        Provider = "evolink",
-        Model = "gpt-image-1.5",
-        ProviderTaskId = "task-1",
-        ImageUrls = ["https://files.example/a.png"],
-        UrlsExpireAt = DateTimeOffset.UtcNow.AddHours(24),
-        CompletedVia = CompletionPaths.Callback,
-        CompletedAt = DateTimeOffset.UtcNow,
-    });
+    internal static TerminalOutcome Completed(Guid requestId) => LedgerStore.Completed(requestId);
 
-    internal static TerminalOutcome Failed(Guid requestId) => TerminalOutcome.Of(new ImageFailed
-    {
-        RequestId = requestId,
-        Provider = "evolink",
-        Model = "gpt-image-1.5",
-        Code = FailureCodes.ProviderError,
-        Message = "m",
-        Retryable = true,
-        FailedAt = DateTimeOffset.UtcNow,
-    });
+    internal static TerminalOutcome Failed(Guid requestId) => LedgerStore.Failed(requestId);
 }

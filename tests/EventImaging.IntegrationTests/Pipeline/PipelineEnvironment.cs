@@ -5,6 +5,9 @@ using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Operations;
+using EventImaging.Core.Outbox;
+using EventImaging.Core.Scheduling;
+using EventImaging.Core.Telemetry;
 using EventImaging.Core.Polling;
 using EventImaging.Core.Providers;
 using EventImaging.Core.ServiceDefaults;
@@ -135,8 +138,11 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
             builder.AddServiceDefaults();
             builder.AddLedger();
+            builder.AddOutbox();
+            builder.AddLedgerGauges();
             builder.AddProviders();
             builder.AddWebhookReceiver();
+            builder.AddOperatorApi();
             builder.AddMessageBus();
         }, app =>
         {
@@ -163,9 +169,12 @@ public sealed class PipelineEnvironment : IAsyncDisposable
             telemetry?.AttachLogs(builder, "submitter");
             builder.AddServiceDefaults();
             builder.AddLedger();
+            builder.AddOutbox();
+            builder.AddLedgerGauges();
             builder.AddProviders();
             builder.AddSubmitter();
             builder.AddPollingFallback();
+            builder.AddScheduler();
             builder.AddMessageBus();
         }, app => app.MapDefaultEndpoints());
     }

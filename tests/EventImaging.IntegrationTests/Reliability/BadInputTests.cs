@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Scheduling;
 using EventImaging.IntegrationTests.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -59,8 +60,8 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
         var first = await InsertDueAsync(env, 3, now.AddSeconds(-20));
         var behind = await InsertDueAsync(env, 2, now.AddSeconds(-10));
 
-        var other = await WithLedgerAsync(env, l => l.ClaimDueAsync("other-replica", 3, TimeSpan.FromMinutes(1), CancellationToken.None));
-        var mine = await WithLedgerAsync(env, l => l.ClaimDueAsync("this-replica", 2, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var other = await WithDueRowsAsync(env, l => l.ClaimAsync("other-replica", 3, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var mine = await WithDueRowsAsync(env, l => l.ClaimAsync("this-replica", 2, TimeSpan.FromMinutes(1), CancellationToken.None));
 
         Assert.Equal(first.Order(), other.Select(r => r.RequestId).Order());
         Assert.Equal(behind.Order(), mine.Select(r => r.RequestId).Order());
@@ -220,9 +221,9 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
         return ids;
     }
 
-    private static async Task<T> WithLedgerAsync<T>(PipelineEnvironment env, Func<RequestLedger, Task<T>> action)
-    {
-        await using var scope = env.Receiver.Services.CreateAsyncScope();
-        return await action(scope.ServiceProvider.GetRequiredService<RequestLedger>());
-    }
+    private static Task<T> WithLedgerAsync<T>(PipelineEnvironment env, Func<RequestRows, Task<T>> action) =>
+        action(env.Receiver.Services.GetRequiredService<RequestRows>());
+
+    private static Task<T> WithDueRowsAsync<T>(PipelineEnvironment env, Func<DueRows, Task<T>> action) =>
+        action(env.Receiver.Services.GetRequiredService<DueRows>());
 }

@@ -27,12 +27,12 @@ public sealed class LedgerGaugesTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.MarkedPublishedAsync(finished);
 
         // A terminal row whose writer died before publishing: its event waits for the sweeper (lease 1 min here).
-        await using (var scope = env.Receiver.Services.CreateAsyncScope())
+        var orphan = new ImageRequest
         {
-            var orphan = Guid.NewGuid();
-            var row = new ImageRequest { RequestId = orphan, Provider = "evolink", Model = "gpt-image-1.5", CommandJson = "{}", State = RequestState.Failed, FinishedAt = DateTimeOffset.UtcNow, EventType = "ImageFailed", EventJson = "{}", Deadline = DateTimeOffset.UtcNow };
-            Assert.True(await scope.ServiceProvider.GetRequiredService<RequestLedger>().TryInsertAsync(row, CancellationToken.None));
-        }
+            RequestId = Guid.NewGuid(), Provider = "evolink", Model = "gpt-image-1.5", CommandJson = "{}", State = RequestState.Failed, FinishedAt = DateTimeOffset.UtcNow,
+            EventType = "ImageFailed", EventJson = "{}", Deadline = DateTimeOffset.UtcNow, LeaseOwner = LeaseOwners.Outbox, LeaseUntil = DateTimeOffset.UtcNow.AddMinutes(1),
+        };
+        Assert.True(await env.Receiver.Services.GetRequiredService<RequestRows>().TryInsertAsync(orphan, CancellationToken.None));
 
         var snapshot = await gauges.RefreshAsync(CancellationToken.None);
         await env.Submitter.Services.GetRequiredService<LedgerGauges>().RefreshAsync(CancellationToken.None);

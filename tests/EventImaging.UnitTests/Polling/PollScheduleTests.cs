@@ -1,4 +1,4 @@
-using EventImaging.Core.Polling;
+using EventImaging.Core.Scheduling;
 
 namespace EventImaging.UnitTests.Polling;
 

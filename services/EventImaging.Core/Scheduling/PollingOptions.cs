@@ -1,4 +1,4 @@
-namespace EventImaging.Core.Polling;
+namespace EventImaging.Core.Scheduling;
 
 /// <summary>Configuration section <c>Polling</c>: the fallback that finds outcomes whose callback never came.</summary>
 public sealed class PollingOptions

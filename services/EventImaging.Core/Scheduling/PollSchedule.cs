@@ -1,4 +1,4 @@
-namespace EventImaging.Core.Polling;
+namespace EventImaging.Core.Scheduling;
 
 /// <summary>When a submitted task is next queried: a pure function of its history, so it is unit-tested alone.</summary>
 public static class PollSchedule
@@ -7,7 +7,7 @@ public static class PollSchedule
     public static DateTimeOffset First(DateTimeOffset submittedAt, int? estimatedSeconds, bool callbacksEnabled, PollingOptions options, DateTimeOffset deadline)
     {
         var grace = callbacksEnabled ? options.FirstPollGrace : options.FirstPollWithoutCallbacks;
-        return Min(submittedAt + TimeSpan.FromSeconds(Math.Max(0, estimatedSeconds ?? 0)) + grace, deadline);
+        return Deadlines.NoLaterThanDeadline(submittedAt + TimeSpan.FromSeconds(Math.Max(0, estimatedSeconds ?? 0)) + grace, deadline);
     }
 
     /// <summary>The query after <paramref name="pollCount"/> unfinished ones: doubling from the initial interval, capped, with jitter.</summary>
@@ -16,8 +16,6 @@ public static class PollSchedule
         var doublings = Math.Clamp(pollCount - 1, 0, 20);
         var interval = Math.Min(options.InitialInterval.TotalMilliseconds * Math.Pow(2, doublings), options.MaxInterval.TotalMilliseconds);
         var spread = 1 + (options.Jitter * ((2 * random) - 1));
-        return Min(now + TimeSpan.FromMilliseconds(interval * spread), deadline);
+        return Deadlines.NoLaterThanDeadline(now + TimeSpan.FromMilliseconds(interval * spread), deadline);
     }
-
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 }

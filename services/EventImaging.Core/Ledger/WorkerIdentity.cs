@@ -1,4 +1,4 @@
-namespace EventImaging.Core.Submission;
+namespace EventImaging.Core.Ledger;
 
 /// <summary>This process's name in ledger leases: unique per process, readable by an operator.</summary>
 public sealed class WorkerIdentity

@@ -1,0 +1,68 @@
+using EventImaging.Contracts;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace EventImaging.Core.Outbox;
+
+/// <summary>How a request's outcome was learnt.</summary>
+public enum FinishedBy
+{
+    /// <summary>The provider's callback.</summary>
+    Callback,
+
+    /// <summary>A status query, the last one at the deadline included, or the deadline itself.</summary>
+    Poll,
+
+    /// <summary>The submitter: a create the provider refused for good, or a command that could not be sent at all.</summary>
+    Submitter,
+}
+
+/// <summary>
+/// Ends a request: the terminal compare-and-set (group-committed with concurrent ones), then, for the one writer that
+/// won it, the log line, the metrics and the publish of its event. Every path that ends a request goes through here.
+/// </summary>
+public sealed partial class RequestFinisher(LedgerBatches batches, TerminalEventPublisher events, RequestMetrics metrics, ILogger<RequestFinisher> logger)
+{
+    /// <summary>True when this call made the transition (and published its event, or left it to the sweeper).</summary>
+    public async Task<bool> FinishAsync(ImageRequest row, TerminalOutcome outcome, string? expectedTaskId, FinishedBy by, CancellationToken cancellationToken)
+    {
+        if (!await batches.TryFinishAsync(row.RequestId, outcome, expectedTaskId, cancellationToken))
+        {
+            LogAlreadyFinished(row.RequestId, by);
+            return false;
+        }
+
+        await AnnounceAsync(row, outcome, expectedTaskId, by, cancellationToken);
+        return true;
+    }
+
+    /// <summary>What follows a terminal transition this process won: a row born terminal comes here straight from its insert.</summary>
+    public async Task AnnounceAsync(ImageRequest row, TerminalOutcome outcome, string? taskId, FinishedBy by, CancellationToken cancellationToken)
+    {
+        LogFinished(row.RequestId, outcome.State, Via(by), row.Provider, taskId ?? row.ProviderTaskId, outcome.ErrorCode);
+        metrics.Finished(row, outcome, CompletionPath(by, outcome));
+        await events.PublishAsync(row.RequestId, outcome, cancellationToken);
+    }
+
+    private static string Via(FinishedBy by) => by switch
+    {
+        FinishedBy.Callback => CompletionPaths.Callback,
+        FinishedBy.Poll => CompletionPaths.Poll,
+        _ => "submitter",
+    };
+
+    /// <summary>The completion path the metrics count: a callback's outcome always; a poll's only when it completed.</summary>
+    private static string? CompletionPath(FinishedBy by, TerminalOutcome outcome) => by switch
+    {
+        FinishedBy.Callback => CompletionPaths.Callback,
+        FinishedBy.Poll when outcome.State == RequestState.Completed => CompletionPaths.Poll,
+        _ => null,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} {State} via {Via} from {Provider} task {ProviderTaskId} (code {Code})")]
+    private partial void LogFinished(Guid requestId, RequestState state, string via, string provider, string? providerTaskId, string? code);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} was already finished when the {By} outcome came; nothing changes")]
+    private partial void LogAlreadyFinished(Guid requestId, FinishedBy by);
+}

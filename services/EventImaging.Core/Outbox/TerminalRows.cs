@@ -1,0 +1,170 @@
+using System.Data.Common;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Telemetry;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventImaging.Core.Outbox;
+
+/// <summary>
+/// The terminal transition behind "exactly one event per request", and the outbox statements that follow it. The
+/// transition is one compare-and-set, written once (<see cref="TransitionSql"/>): a row enters a terminal state only
+/// from a state <see cref="RequestTransitions"/> allows, with its event written in the same update (the row is its own
+/// outbox), and of two racing writers exactly one wins. PostgreSQL runs it for a whole batch of rows in one statement;
+/// SQLite (the embedded mode, one writer anyway) runs it row by row in one transaction.
+/// </summary>
+public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IOptions<OutboxOptions> outbox, TimeProvider clock)
+{
+    /// <summary>
+    /// The terminal transition, with the event that announces it written in the same update. <paramref name="expectedTaskId"/>,
+    /// when given, must match or be not yet recorded.
+    /// </summary>
+    public async Task<bool> TryFinishAsync(Guid requestId, TerminalOutcome outcome, string? expectedTaskId, CancellationToken cancellationToken)
+    {
+        using var span = RequestTracing.StartTransition(requestId, outcome.State);
+        var won = await TryFinishManyAsync([new FinishRequest(requestId, outcome, expectedTaskId)], cancellationToken);
+        return span.Won(won[0]);
+    }
+
+    /// <summary>
+    /// <see cref="TryFinishAsync"/> for many rows in one commit; one result per request, in order. A request id given twice
+    /// is applied once: its first occurrence may win, the others lose.
+    /// </summary>
+    public async Task<bool[]> TryFinishManyAsync(IReadOnlyList<FinishRequest> requests, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var unique = requests.DistinctBy(r => r.RequestId).ToArray();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var won = db.Database.IsNpgsql()
+            ? await FinishOnPostgresAsync(db, unique, now, cancellationToken)
+            : await FinishOnSqliteAsync(db, unique, now, cancellationToken);
+        var answered = new HashSet<Guid>();
+        return [.. requests.Select(r => won.Contains(r.RequestId) && answered.Add(r.RequestId))];
+    }
+
+    /// <summary>
+    /// What a terminal transition writes and when it may: the one definition, over a row source <c>v</c> with the columns
+    /// <c>id, state, sources, task_id, result_urls, error_code, error_message, event_type, event_json</c>.
+    /// <c>sources</c> lists the states the row may leave, comma-delimited on both sides (<see cref="SourcesOf"/>).
+    /// </summary>
+    private const string TransitionSql = """
+        UPDATE image_requests AS r SET
+            state = v.state,
+            provider_task_id = COALESCE(r.provider_task_id, v.task_id),
+            progress = CASE WHEN v.state = 'Completed' THEN 100 ELSE r.progress END,
+            result_urls_json = v.result_urls,
+            error_code = v.error_code,
+            error_message = v.error_message,
+            event_type = v.event_type,
+            event_json = v.event_json,
+            event_published_at = NULL,
+            next_action_at = NULL,
+            lease_owner = @lease_owner,
+            lease_until = @publish_until,
+            finished_at = @now,
+            updated_at = @now
+        FROM {rows}
+        WHERE r.request_id = v.id
+            AND v.sources LIKE ('%,' || r.state || ',%')
+            AND (v.task_id IS NULL OR r.provider_task_id IS NULL OR r.provider_task_id = v.task_id)
+        RETURNING request_id
+        """;
+
+    private static readonly string PostgresBatchSql = TransitionSql.Replace("{rows}", """
+        unnest(@request_ids, @states, @sources, @task_ids, @result_urls, @error_codes, @error_messages, @event_types, @event_jsons)
+            AS v(id, state, sources, task_id, result_urls, error_code, error_message, event_type, event_json)
+        """, StringComparison.Ordinal);
+
+    private static readonly string SqliteRowSql = TransitionSql.Replace("{rows}", """
+        (SELECT @request_id AS id, @state AS state, @sources AS sources, @task_id AS task_id, @result_urls AS result_urls,
+            @error_code AS error_code, @error_message AS error_message, @event_type AS event_type, @event_json AS event_json) AS v
+        """, StringComparison.Ordinal);
+
+    private static string SourcesOf(RequestState to) => $",{string.Join(',', RequestTransitions.SourcesOf(to))},";
+
+    private async Task<HashSet<Guid>> FinishOnPostgresAsync(LedgerDbContext db, FinishRequest[] requests, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = PostgresBatchSql;
+            command.Parameters.Add(Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
+            command.Parameters.Add(Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
+            command.Parameters.Add(Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome.State))));
+            command.Parameters.Add(Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
+            command.Parameters.Add(Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
+            command.Parameters.Add(Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
+            command.Parameters.Add(Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
+            command.Parameters.Add(Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
+            command.Parameters.Add(Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
+            AddCommonParameters(db, command, now);
+            return await ReadWinnersAsync(command, cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task<HashSet<Guid>> FinishOnSqliteAsync(LedgerDbContext db, FinishRequest[] requests, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var won = new HashSet<Guid>();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        foreach (var request in requests)
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.Transaction = transaction.GetDbTransaction();
+            command.CommandText = SqliteRowSql;
+            Add(db, command, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
+            Add(db, command, "state", nameof(ImageRequest.State), request.Outcome.State);
+            Add(db, command, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome.State));
+            Add(db, command, "task_id", nameof(ImageRequest.ProviderTaskId), request.ExpectedTaskId);
+            Add(db, command, "result_urls", nameof(ImageRequest.ResultUrlsJson), request.Outcome.ResultUrlsJson);
+            Add(db, command, "error_code", nameof(ImageRequest.ErrorCode), request.Outcome.ErrorCode);
+            Add(db, command, "error_message", nameof(ImageRequest.ErrorMessage), request.Outcome.ErrorMessage);
+            Add(db, command, "event_type", nameof(ImageRequest.EventType), request.Outcome.EventType);
+            Add(db, command, "event_json", nameof(ImageRequest.EventJson), request.Outcome.EventJson);
+            AddCommonParameters(db, command, now);
+            won.UnionWith(await ReadWinnersAsync(command, cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return won;
+    }
+
+    private void AddCommonParameters(LedgerDbContext db, DbCommand command, DateTimeOffset now)
+    {
+        Add(db, command, "lease_owner", nameof(ImageRequest.LeaseOwner), LeaseOwners.Outbox);
+        Add(db, command, "publish_until", nameof(ImageRequest.LeaseUntil), now + outbox.Value.PublishLease);
+        Add(db, command, "now", nameof(ImageRequest.FinishedAt), now);
+    }
+
+    /// <summary>A parameter stored as the column of <paramref name="property"/> stores its values (SQLite keeps instants as numbers).</summary>
+    private static void Add(LedgerDbContext db, DbCommand command, string name, string property, object? value)
+    {
+        var mapping = db.Model.FindEntityType(typeof(ImageRequest))!.FindProperty(property)!.GetRelationalTypeMapping();
+        command.Parameters.Add(mapping.CreateParameter(command, name, value, nullable: true));
+    }
+
+    private static async Task<HashSet<Guid>> ReadWinnersAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var won = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            won.Add(reader.GetGuid(0));
+        }
+
+        return won;
+    }
+
+    private static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, IEnumerable<T> values) =>
+        new(name, NpgsqlDbType.Array | elementType) { Value = values.ToArray() };
+}
+
+/// <summary>One terminal transition to attempt: see <see cref="TerminalRows.TryFinishAsync"/>.</summary>
+public sealed record FinishRequest(Guid RequestId, TerminalOutcome Outcome, string? ExpectedTaskId);

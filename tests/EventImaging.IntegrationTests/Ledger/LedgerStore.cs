@@ -1,0 +1,119 @@
+using EventImaging.Contracts;
+using EventImaging.Core.Configuration;
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Outbox;
+using EventImaging.Core.Scheduling;
+using EventImaging.Core.Submission;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EventImaging.IntegrationTests.Ledger;
+
+/// <summary>
+/// The ledger alone, on a fresh PostgreSQL database or a fresh embedded SQLite file, composed as the services compose it
+/// (<c>AddLedger</c>) with the features' statement classes: what the ledger's suite runs against, once per database.
+/// </summary>
+public sealed class LedgerStore : IAsyncDisposable
+{
+    private readonly IHost host;
+    private readonly string? sqliteFile;
+
+    private LedgerStore(IHost host, string? sqliteFile)
+    {
+        this.host = host;
+        this.sqliteFile = sqliteFile;
+    }
+
+    public RequestRows Rows => host.Services.GetRequiredService<RequestRows>();
+
+    public TerminalRows Terminal => host.Services.GetRequiredService<TerminalRows>();
+
+    public OutboxRows Outbox => host.Services.GetRequiredService<OutboxRows>();
+
+    public SubmitLeases Leases => host.Services.GetRequiredService<SubmitLeases>();
+
+    public DueRows Due => host.Services.GetRequiredService<DueRows>();
+
+    public static async Task<LedgerStore> OnPostgresAsync(PostgresFixture postgres) =>
+        await StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:Ledger"] = await postgres.CreateDatabaseAsync() }, null);
+
+    public static Task<LedgerStore> OnSqliteAsync()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"ledger-{Guid.NewGuid():N}.db");
+        return StartAsync(new Dictionary<string, string?> { [EmbeddedMode.Key] = "true", ["Ledger:SqlitePath"] = file }, file);
+    }
+
+    private static async Task<LedgerStore> StartAsync(Dictionary<string, string?> settings, string? sqliteFile)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Development" });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.AddLedger();
+        builder.Services.AddOptions<OutboxOptions>();
+        builder.Services.AddSingleton<TerminalRows>();
+        builder.Services.AddSingleton<OutboxRows>();
+        builder.Services.AddSingleton<SubmitLeases>();
+        builder.Services.AddSingleton<DueRows>();
+        var host = builder.Build();
+        await host.StartAsync();
+        return new LedgerStore(host, sqliteFile);
+    }
+
+    /// <summary>A received row, due at <paramref name="dueAt"/> when given.</summary>
+    public async Task<Guid> InsertReceivedAsync(DateTimeOffset? dueAt = null, string provider = "evolink")
+    {
+        var requestId = Guid.NewGuid();
+        Assert.True(await Rows.TryInsertAsync(
+            new ImageRequest
+            {
+                RequestId = requestId,
+                Provider = provider,
+                Model = "gpt-image-1.5",
+                State = RequestState.Received,
+                CommandJson = $$"""{"requestId":"{{requestId}}","prompt":"p"}""",
+                Deadline = DateTimeOffset.UtcNow.AddMinutes(5),
+                NextActionAt = dueAt,
+            },
+            CancellationToken.None));
+        return requestId;
+    }
+
+    public async Task<ImageRequest> RowAsync(Guid requestId) => (await Rows.FindAsync(requestId, CancellationToken.None))!;
+
+    public static TerminalOutcome Completed(Guid requestId) => TerminalOutcome.Of(new ImageCompleted
+    {
+        RequestId = requestId,
+        Provider = "evolink",
+        Model = "gpt-image-1.5",
+        ProviderTaskId = "task-1",
+        ImageUrls = ["https://files.example/a.png"],
+        UrlsExpireAt = DateTimeOffset.UtcNow.AddHours(24),
+        CompletedVia = CompletionPaths.Callback,
+        CompletedAt = DateTimeOffset.UtcNow,
+    });
+
+    public static TerminalOutcome Failed(Guid requestId) => TerminalOutcome.Of(new ImageFailed
+    {
+        RequestId = requestId,
+        Provider = "evolink",
+        Model = "gpt-image-1.5",
+        Code = FailureCodes.ProviderError,
+        Message = "m",
+        Retryable = true,
+        FailedAt = DateTimeOffset.UtcNow,
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        await host.StopAsync();
+        host.Dispose();
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in sqliteFile is null ? [] : new[] { sqliteFile, $"{sqliteFile}-wal", $"{sqliteFile}-shm" })
+        {
+            File.Delete(file);
+        }
+    }
+}

@@ -1,0 +1,178 @@
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Outbox;
+
+namespace EventImaging.IntegrationTests.Ledger;
+
+/// <summary>
+/// The ledger's guarantees, run against both of its databases (<see cref="PostgresLedgerTests"/>, <see cref="SqliteLedgerTests"/>):
+/// one winner per transition, a terminal row never left, leases and claims held by one worker at a time, and an outbox
+/// that hands each event to one publisher.
+/// </summary>
+public abstract class LedgerSuite : IAsyncLifetime
+{
+    private LedgerStore? store;
+
+    protected LedgerStore Store => store!;
+
+    protected abstract Task<LedgerStore> OpenAsync();
+
+    public async Task InitializeAsync() => store = await OpenAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (store is not null)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Of_many_racing_terminal_writers_exactly_one_wins()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        var attempts = Enumerable.Range(0, 16).Select(i => Task.Run(() =>
+            Store.Terminal.TryFinishAsync(requestId, i % 2 == 0 ? LedgerStore.Completed(requestId) : LedgerStore.Failed(requestId), "task-1", CancellationToken.None)));
+        var results = await Task.WhenAll(attempts);
+
+        Assert.Equal(1, results.Count(won => won));
+        Assert.True((await Store.RowAsync(requestId)).State.IsTerminal());
+    }
+
+    [Fact]
+    public async Task A_terminal_transition_writes_its_event_and_hands_the_row_to_its_writer_to_publish()
+    {
+        var requestId = await Store.InsertReceivedAsync(dueAt: DateTimeOffset.UtcNow);
+        Assert.True(await Store.Terminal.TryFinishAsync(requestId, LedgerStore.Completed(requestId), "task-1", CancellationToken.None));
+
+        var row = await Store.RowAsync(requestId);
+        Assert.Equal(RequestState.Completed, row.State);
+        Assert.Equal("task-1", row.ProviderTaskId);
+        Assert.Equal(100, row.Progress);
+        Assert.Equal("ImageCompleted", row.EventType);
+        Assert.Contains(requestId.ToString(), row.EventJson, StringComparison.Ordinal);
+        Assert.Null(row.NextActionAt);
+        Assert.Null(row.EventPublishedAt);
+        Assert.NotNull(row.FinishedAt);
+        Assert.Equal(LeaseOwners.Outbox, row.LeaseOwner);
+        Assert.True(row.LeaseUntil > DateTimeOffset.UtcNow);
+        // Its writer publishes it: no sweeper finds it while the publish lease runs.
+        Assert.DoesNotContain(await Store.Outbox.FindUnpublishedAsync(100, CancellationToken.None), r => r.RequestId == requestId);
+    }
+
+    [Fact]
+    public async Task A_terminal_row_is_never_left()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        Assert.True(await Store.Terminal.TryFinishAsync(requestId, LedgerStore.Failed(requestId), null, CancellationToken.None));
+
+        Assert.False(await Store.Terminal.TryFinishAsync(requestId, LedgerStore.Completed(requestId), null, CancellationToken.None));
+        Assert.False(await Store.Leases.TryMarkSubmittedAsync(requestId, "task-late", null, CancellationToken.None));
+        Assert.Equal(RequestState.Failed, (await Store.RowAsync(requestId)).State);
+    }
+
+    [Fact]
+    public async Task A_terminal_transition_for_another_task_is_refused()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        Assert.True(await Store.Leases.TryMarkSubmittedAsync(requestId, "task-1", null, CancellationToken.None));
+
+        Assert.False(await Store.Terminal.TryFinishAsync(requestId, LedgerStore.Completed(requestId), "task-2", CancellationToken.None));
+        Assert.Equal(RequestState.Submitted, (await Store.RowAsync(requestId)).State);
+    }
+
+    [Fact]
+    public async Task A_batch_answers_each_request_in_order_and_applies_a_repeated_one_once()
+    {
+        var first = await Store.InsertReceivedAsync();
+        var second = await Store.InsertReceivedAsync();
+        var finished = await Store.InsertReceivedAsync();
+        Assert.True(await Store.Terminal.TryFinishAsync(finished, LedgerStore.Failed(finished), null, CancellationToken.None));
+
+        var results = await Store.Terminal.TryFinishManyAsync(
+            [
+                new FinishRequest(first, LedgerStore.Completed(first), "task-1"),
+                new FinishRequest(Guid.NewGuid(), LedgerStore.Failed(Guid.NewGuid()), null),
+                new FinishRequest(finished, LedgerStore.Completed(finished), null),
+                new FinishRequest(second, LedgerStore.Failed(second), null),
+                new FinishRequest(first, LedgerStore.Failed(first), null),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal([true, false, false, true, false], results);
+        Assert.Equal(RequestState.Completed, (await Store.RowAsync(first)).State);
+        Assert.Equal(RequestState.Failed, (await Store.RowAsync(second)).State);
+    }
+
+    [Fact]
+    public async Task A_submit_lease_is_held_by_one_worker_and_only_for_the_provider_it_was_prepared_for()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        var lease = TimeSpan.FromMinutes(1);
+
+        Assert.Null(await Store.Leases.TryLeaseAsync(requestId, "gptimage15", "a", null, lease, TimeSpan.Zero, CancellationToken.None));
+        Assert.NotNull(await Store.Leases.TryLeaseAsync(requestId, "evolink", "a", null, lease, TimeSpan.Zero, CancellationToken.None));
+        Assert.Null(await Store.Leases.TryLeaseAsync(requestId, "evolink", "b", null, lease, TimeSpan.Zero, CancellationToken.None));
+        // The holder's own claim may take it again (the scheduler's claim, then the attempt it runs).
+        Assert.NotNull(await Store.Leases.TryLeaseAsync(requestId, "evolink", "c", heldBy: "a", lease, TimeSpan.Zero, CancellationToken.None));
+
+        var row = await Store.RowAsync(requestId);
+        Assert.Equal(2, row.SubmitAttempts);
+        Assert.Equal(1, row.UnknownOutcomes);
+        Assert.True(row.AttemptInFlight);
+    }
+
+    [Fact]
+    public async Task Due_rows_are_claimed_by_one_owner_and_finished_rows_never()
+    {
+        var due = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Store.InsertReceivedAsync(dueAt: DateTimeOffset.UtcNow.AddSeconds(-1))));
+        Assert.True(await Store.Terminal.TryFinishAsync(due[0], LedgerStore.Failed(due[0]), null, CancellationToken.None));
+        var notYet = await Store.InsertReceivedAsync(dueAt: DateTimeOffset.UtcNow.AddMinutes(1));
+
+        var claims = await Task.WhenAll(
+            Store.Due.ClaimAsync("a", 10, TimeSpan.FromMinutes(1), CancellationToken.None),
+            Store.Due.ClaimAsync("b", 10, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var claimed = claims.SelectMany(c => c).Select(r => r.RequestId).ToList();
+
+        Assert.Equal(due[1..].Order(), claimed.Order());
+        Assert.DoesNotContain(notYet, claimed);
+        Assert.Empty(await Store.Due.ClaimAsync("c", 10, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.True(await Store.Due.RescheduleAsync(due[1], claims[0].Concat(claims[1]).Single(r => r.RequestId == due[1]).LeaseOwner!, DateTimeOffset.UtcNow.AddSeconds(-1), 40, CancellationToken.None));
+        Assert.Equal([due[1]], (await Store.Due.ClaimAsync("c", 10, TimeSpan.FromMinutes(1), CancellationToken.None)).Select(r => r.RequestId));
+    }
+
+    [Fact]
+    public async Task An_unpublished_event_goes_to_one_sweeper_and_is_marked_once()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        Assert.True(await Store.Terminal.TryFinishAsync(requestId, LedgerStore.Failed(requestId), null, CancellationToken.None));
+        // While its writer's publish lease runs, no sweeper may take it.
+        Assert.False(await Store.Outbox.TryClaimForPublishAsync(requestId, "sweeper", TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        Assert.Equal(1, await Store.Outbox.MarkEventsPublishedAsync([requestId], CancellationToken.None));
+        Assert.Equal(0, await Store.Outbox.MarkEventsPublishedAsync([requestId], CancellationToken.None));
+        Assert.DoesNotContain(await Store.Outbox.FindUnpublishedAsync(100, CancellationToken.None), r => r.RequestId == requestId);
+    }
+
+    [Fact]
+    public async Task A_second_insert_of_the_same_request_is_a_duplicate()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        var again = await Store.RowAsync(requestId);
+        again.State = RequestState.Received;
+
+        Assert.False(await Store.Rows.TryInsertAsync(again, CancellationToken.None));
+    }
+}
+
+/// <summary><see cref="LedgerSuite"/> on PostgreSQL, the deployed ledger.</summary>
+[Collection(BrokerAndDatabaseCollection.Name)]
+public sealed class PostgresLedgerTests(PostgresFixture postgres) : LedgerSuite
+{
+    protected override Task<LedgerStore> OpenAsync() => LedgerStore.OnPostgresAsync(postgres);
+}
+
+/// <summary><see cref="LedgerSuite"/> on SQLite, the embedded Host's ledger.</summary>
+public sealed class SqliteLedgerTests : LedgerSuite
+{
+    protected override Task<LedgerStore> OpenAsync() => LedgerStore.OnSqliteAsync();
+}
