@@ -8,7 +8,8 @@ namespace EventImaging.Core.Callbacks;
 /// Bounds the callbacks one receiver works on at once (<see cref="CallbackOptions.MaxInFlight"/>). A callback past the
 /// bound is turned away at once (503 with Retry-After) instead of waiting: the providers retry 1, 2 and 4 s later, and
 /// the poller covers a request whose callbacks were all turned away. Without the bound, a receiver offered more than
-/// it can apply kept every callback in hand, and its memory grew with the backlog (806 MB in one benchmark run).
+/// it can apply keeps every callback in hand: its answers slow down with the backlog, past the providers' timeout,
+/// and its memory grows with it.
 /// </summary>
 public sealed partial class CallbackAdmission(
     IOptions<CallbackOptions> options,

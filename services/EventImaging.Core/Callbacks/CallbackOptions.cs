@@ -27,8 +27,9 @@ public sealed class CallbackOptions
     /// <summary>
     /// Callbacks one receiver works on at once; more are answered 503 with Retry-After at once (the providers retry,
     /// the poller covers the rest), which bounds what the receiver holds when it is offered more than it can apply. The
-    /// receiver reaches its highest rate at about 200 in flight, so the default leaves room for an ordinary stall of the
-    /// ledger without turning anything away (docs/performance.md has the measurements). 0 turns the bound off.
+    /// default sits far above the concurrency at which a receiver reaches its highest rate, so below saturation it turns
+    /// nothing away, not even during an ordinary stall of the ledger (docs/performance.md has the measurements).
+    /// 0 turns the bound off.
     /// </summary>
     public int MaxInFlight { get; set; } = 2048;
 

@@ -46,10 +46,10 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
             return [];
         }
 
-        // Services starting together on an empty database each migrate it. EF Core's own migration lock did not hold
-        // them apart (one failed with "column ... already exists"), so the whole step runs under one PostgreSQL
-        // advisory lock, taken on the connection the migration then uses and always released before that connection
-        // goes back to the pool (the pool does not reset sessions).
+        // Services starting together on an empty database each migrate it. EF Core's own migration lock does not hold
+        // them apart (one of them can fail with "column ... already exists"), so the whole step runs under one
+        // PostgreSQL advisory lock, taken on the connection the migration then uses and always released before that
+        // connection goes back to the pool (the pool does not reset sessions).
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {

@@ -16,8 +16,8 @@ internal sealed class HttpLoad : IDisposable
 
     /// <summary>
     /// The most requests on the wire at once. Past it, an open loop's requests wait in the client, and their latency
-    /// still counts from when each was due. Unbounded, an open loop past saturation opened one connection per waiting
-    /// request and the load generator itself died ("Out of memory.", exit 134) with thousands open.
+    /// still counts from when each was due. Unbounded, an open loop past saturation opens one connection per waiting
+    /// request, and the load generator can run out of memory before the service it measures does.
     /// </summary>
     private const int MaxConnections = 4096;
 

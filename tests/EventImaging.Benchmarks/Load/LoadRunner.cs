@@ -65,9 +65,9 @@ internal static class LoadRunner
 
         var pacer = new Thread(() =>
         {
-            // Wakes about every millisecond and starts everything due by then. It never spins: a pacer that yielded in
-            // a loop whenever the next operation was under 1.5 ms away (every rate above ~670/s) competed for one of
-            // the two cores with the services it measured. Latency still counts from each operation's own due instant.
+            // Wakes about every millisecond and starts everything due by then. It never spins: a pacer that yields in a
+            // loop while waiting for the next operation competes for the cores with the services it measures, at every
+            // rate high enough to keep it yielding. Latency still counts from each operation's own due instant.
             var i = 0;
             while (i < total)
             {
