@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -6,6 +5,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace EventImaging.Core.Ledger;
 
 /// <summary>The ledger database: requests, and the DataProtection key ring every replica shares.</summary>
+/// <remarks>Every options builder of this context goes through <see cref="LedgerConventions.UseLedgerConventions"/>.</remarks>
 public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     /// <summary>Column widths of what callers and providers name; longer text is cut or refused before it is stored.</summary>
@@ -23,7 +23,8 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
     {
         var request = modelBuilder.Entity<ImageRequest>();
         request.ToTable("image_requests");
-        request.HasKey(r => r.RequestId);
+        // Key names as the first migration created them (EF Core's default), which the naming convention would lower-case.
+        request.HasKey(r => r.RequestId).HasName("PK_image_requests");
         request.Property(r => r.State).HasConversion(new EnumToStringConverter<RequestState>()).HasMaxLength(16);
         request.Property(r => r.Provider).HasMaxLength(ProviderLength);
         request.Property(r => r.Model).HasMaxLength(ModelLength);
@@ -41,20 +42,11 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
         request.HasIndex(r => r.FinishedAt).HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL")
             .HasDatabaseName("ix_image_requests_unpublished");
 
-        modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+        modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys").HasKey(k => k.Id).HasName("PK_data_protection_keys");
 
-        ApplySnakeCaseColumnNames(modelBuilder);
         if (Database.IsSqlite())
         {
             UseSortableTimestampsOnSqlite(modelBuilder);
-        }
-    }
-
-    private static void ApplySnakeCaseColumnNames(ModelBuilder modelBuilder)
-    {
-        foreach (var property in modelBuilder.Model.GetEntityTypes().SelectMany(e => e.GetProperties()))
-        {
-            property.SetColumnName(ToSnakeCase(property.Name));
         }
     }
 
@@ -69,29 +61,5 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
                 property.SetValueConverter(new DateTimeOffsetToBinaryConverter());
             }
         }
-    }
-
-    internal static string ToSnakeCase(string name)
-    {
-        var builder = new StringBuilder(name.Length + 8);
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsUpper(c))
-            {
-                if (i > 0)
-                {
-                    builder.Append('_');
-                }
-
-                builder.Append(char.ToLowerInvariant(c));
-            }
-            else
-            {
-                builder.Append(c);
-            }
-        }
-
-        return builder.ToString();
     }
 }

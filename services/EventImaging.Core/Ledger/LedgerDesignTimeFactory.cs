@@ -7,5 +7,5 @@ namespace EventImaging.Core.Ledger;
 internal sealed class LedgerDesignTimeFactory : IDesignTimeDbContextFactory<LedgerDbContext>
 {
     public LedgerDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql("Host=localhost;Database=eventimaging").Options);
+        new(new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql("Host=localhost;Database=eventimaging").UseLedgerConventions().Options);
 }

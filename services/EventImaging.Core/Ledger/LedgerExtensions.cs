@@ -51,12 +51,12 @@ public static class LedgerExtensions
             var path = builder.Configuration["Ledger:SqlitePath"] ?? new LedgerOptions().SqlitePath;
             // Default Timeout makes writers wait for SQLite's single write lock instead of failing at once.
             var sqlite = $"Data Source={path};Default Timeout=30";
-            builder.AddLedgerContexts(o => o.UseSqlite(sqlite));
+            builder.AddLedgerContexts(o => o.UseSqlite(sqlite).UseLedgerConventions());
         }
         else
         {
             var npgsql = WithPoolSettings(connection);
-            builder.AddLedgerContexts(o => o.UseNpgsql(npgsql));
+            builder.AddLedgerContexts(o => o.UseNpgsql(npgsql).UseLedgerConventions());
         }
 
         return builder;

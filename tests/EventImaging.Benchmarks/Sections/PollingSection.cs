@@ -39,7 +39,7 @@ internal sealed class PollingSection(BenchContext context)
         var quick = context.Options.Quick;
         // Each service bounds its pool to 16 connections; so does this one.
         connection = new NpgsqlConnectionStringBuilder(await context.Servers.Postgres.CreateDatabaseAsync($"{context.RunName}_poll")) { MaxPoolSize = 16 }.ConnectionString;
-        dbOptions = new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql(connection).AddInterceptors(capture).Options;
+        dbOptions = new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql(connection).UseLedgerConventions().AddInterceptors(capture).Options;
         await using (var db = new LedgerDbContext(dbOptions))
         {
             await LedgerSchema.ApplyAsync(db, CancellationToken.None);

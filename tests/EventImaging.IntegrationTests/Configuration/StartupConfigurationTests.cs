@@ -1,3 +1,6 @@
+using EventImaging.Core.Scheduling;
+using EventImaging.Core.Polling;
+using EventImaging.Core.Outbox;
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
@@ -72,8 +75,11 @@ public sealed class StartupConfigurationTests
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddServiceDefaults();
         builder.AddLedger();
+        builder.AddOutbox();
         builder.AddProviders();
         builder.AddSubmitter();
+        builder.AddPollingFallback();
+        builder.AddScheduler();
         builder.AddMessageBus();
         return builder.Build();
     }

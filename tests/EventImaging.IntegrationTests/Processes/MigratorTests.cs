@@ -38,7 +38,7 @@ public sealed class MigratorTests(PostgresFixture postgres)
             var ledger = await postgres.CreateDatabaseAsync();
             var migrators = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
             {
-                var options = new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql(ledger).Options;
+                var options = new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql(ledger).UseLedgerConventions().Options;
                 await using var db = new LedgerDbContext(options);
                 return await LedgerSchema.ApplyAsync(db, CancellationToken.None);
             }));

@@ -1,4 +1,5 @@
 using EventImaging.Core.Ledger;
+using Microsoft.EntityFrameworkCore;
 
 namespace EventImaging.UnitTests.Ledger;
 
@@ -46,6 +47,10 @@ public sealed class RequestTransitionsTests
     [InlineData("NextActionAt", "next_action_at")]
     [InlineData("RequestId", "request_id")]
     [InlineData("State", "state")]
-    public void Columns_are_snake_case(string property, string column) =>
-        Assert.Equal(column, LedgerDbContext.ToSnakeCase(property));
+    public void Columns_are_snake_case(string property, string column)
+    {
+        using var db = new LedgerDbContext(new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql("Host=localhost").UseLedgerConventions().Options);
+
+        Assert.Equal(column, db.Model.FindEntityType(typeof(ImageRequest))!.FindProperty(property)!.GetColumnName());
+    }
 }
