@@ -4,7 +4,7 @@
 #
 #   ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Infrastructure]
 #
-# Where the servers come from (scripts/ensure-servers.sh, shared with the benchmarks), in this order:
+# Where the servers come from (tests/scripts/ensure-servers.sh, shared with the benchmarks), in this order:
 #   1. EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES already set: used as they are.
 #   2. A Docker engine answers: both left unset, the test fixtures start pinned containers
 #      with Testcontainers.
@@ -21,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 # Exports EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES, or leaves them to Testcontainers.
-. scripts/ensure-servers.sh
+. tests/scripts/ensure-servers.sh
 
 # --- Tests -----------------------------------------------------------------------------------
 
@@ -29,9 +29,9 @@ export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 # against its published schema offline, then prove the check fails on broken copies. Skipped when the
 # run is narrowed with dotnet test arguments (a --filter).
 if [ "$#" -eq 0 ]; then
-    step "deploy/validate.sh, deploy/validate-selftest.sh"
-    deploy/validate.sh
-    deploy/validate-selftest.sh
+    step "k8s/validate/validate.sh, k8s/validate/validate-selftest.sh"
+    k8s/validate/validate.sh
+    k8s/validate/validate-selftest.sh
 fi
 
 target="${EVENTIMAGING_TEST_TARGET:-EventImaging.sln}"
@@ -52,7 +52,7 @@ fi
 
 # The benchmark's quick run (about 2 minutes): the README's benchmark command still works end to end, and under load
 # every callback was answered 200 and gave exactly one event and every command was submitted (it exits 3 otherwise).
-# Its report goes to a temporary directory, kept only when the run failed; benchmarks/results keeps the last full
+# Its report goes to a temporary directory, kept only when the run failed; tests/EventImaging.Benchmarks/results keeps the last full
 # run. Skipped, like the deployment check, when the run is narrowed (dotnet test arguments, EVENTIMAGING_TEST_TARGET).
 if [ "$#" -eq 0 ] && [ -z "${EVENTIMAGING_TEST_TARGET:-}" ] && [ "$status" -eq 0 ]; then
     results="$(mktemp -d)"
