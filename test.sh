@@ -4,7 +4,11 @@
 #
 #   ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Infrastructure]
 #
-# Where the servers come from (scripts/ensure-servers.sh, shared with the benchmarks), in this order:
+# A green run prints one line per stage with its figures, then the closing line `N passed, N failed` (summed over
+# the test projects). A stage that fails prints what it printed; a failing test shows its name, message, stack
+# and its own output, which holds the logs of the services it started (a passing test's output is not shown).
+#
+# Where the servers come from (tests/scripts/ensure-servers.sh, shared with the benchmarks), in this order:
 #   1. EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES already set: used as they are.
 #   2. A Docker engine answers: both left unset, the test fixtures start pinned containers
 #      with Testcontainers.
@@ -20,48 +24,110 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
-# Exports EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES, or leaves them to Testcontainers.
-. scripts/ensure-servers.sh
+logs="$(mktemp -d)"
+# The log of the stage under way, printed if the script ends inside it (ensure-servers.sh exits on failure).
+stage_log=
+trap 'code=$?; if [ "$code" -ne 0 ] && [ -n "$stage_log" ] && [ -s "$stage_log" ]; then sed "s/^/  /" "$stage_log" >&2; fi; rm -rf "$logs"' EXIT
 
-# --- Tests -----------------------------------------------------------------------------------
+say() { printf 'test.sh: %s\n' "$*"; }
+
+# Runs a stage with its output in $1, and prints that output only when the stage fails.
+quietly() {
+    stage_log=$1
+    shift
+    local code=0
+    "$@" >"$stage_log" 2>&1 || code=$?
+    if [ "$code" -ne 0 ]; then
+        sed 's/^/  /' "$stage_log" >&2
+    fi
+    stage_log=
+    return "$code"
+}
+
+# --- Servers -----------------------------------------------------------------------------------
+
+started=$SECONDS
+# Sourced (under set -e, so not through quietly): exports EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES, or
+# leaves them to Testcontainers. Its messages are printed by the EXIT trap if it fails.
+stage_log="$logs/servers.log"
+. tests/scripts/ensure-servers.sh >"$stage_log" 2>&1
+stage_log=
+say "servers: $(sed -n 's/^[^:]*: servers: //p' "$logs/servers.log" | head -n 1) ($((SECONDS - started)) s)"
+
+# --- Deployment files --------------------------------------------------------------------------
 
 # The deployment files (k8s/, docker-compose.yml): lint, render every overlay and check every object
 # against its published schema offline, then prove the check fails on broken copies. Skipped when the
 # run is narrowed with dotnet test arguments (a --filter).
 if [ "$#" -eq 0 ]; then
-    step "deploy/validate.sh, deploy/validate-selftest.sh"
-    deploy/validate.sh
-    deploy/validate-selftest.sh
+    started=$SECONDS
+    quietly "$logs/validate.log" k8s/validate/validate.sh
+    quietly "$logs/selftest.log" k8s/validate/validate-selftest.sh
+    say "deploy check: k8s/validate/validate.sh $(tail -n 1 "$logs/validate.log" | sed 's/^validate: //'), $(grep -c '^validate: render ' "$logs/validate.log") kustomizations rendered; validate-selftest.sh $(tail -n 1 "$logs/selftest.log" | sed 's/^validate-selftest: //') ($((SECONDS - started)) s)"
 fi
+
+# --- Tests -------------------------------------------------------------------------------------
 
 target="${EVENTIMAGING_TEST_TARGET:-EventImaging.sln}"
-step "dotnet test $target -c Release $*"
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-status=0
-dotnet test "$target" -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+started=$SECONDS
+quietly "$logs/build.log" dotnet build "$target" -c Release -v quiet -nologo
+say "build: $target, Release ($((SECONDS - started)) s)"
 
-# The services' logs make the output long; repeat each failure (name, message, stack) at the end, where a
-# truncated CI log still shows it.
+# The console shows failures only (with each failed test's output); the counts come from one TRX file per test project.
+started=$SECONDS
+status=0
+dotnet test "$target" -c Release --no-build --logger "console;verbosity=minimal" --logger trx --results-directory "$logs/trx" "$@" \
+    >"$logs/test.log" 2>&1 || status=$?
+grep -vE '^(Test run for |A total of [0-9]+ test files? matched|VSTest version|Starting test execution|Results File: |(Passed|Failed)!  - Failed: )' "$logs/test.log" \
+    | cat -s | sed '/./,$!d' || true
+
+# One TRX attribute's value: trx_attribute FILE ELEMENT ATTRIBUTE.
+trx_attribute() { grep -o -m 1 "<$2 [^>]*" "$1" | grep -o " $3=\"[^\"]*\"" | head -n 1 | cut -d'"' -f2; }
+
+passed_total=0
+failed_total=0
+for trx in "$logs"/trx/*.trx; do
+    codebase=$(trx_attribute "$trx" TestMethod codeBase)
+    # A project none of whose tests matches a --filter ran nothing: no line for it.
+    [ -n "$codebase" ] || continue
+    project=$(basename "$codebase" .dll)
+    total=$(trx_attribute "$trx" Counters total)
+    executed=$(trx_attribute "$trx" Counters executed)
+    passed=$(trx_attribute "$trx" Counters passed)
+    failed=$(( $(trx_attribute "$trx" Counters failed) + $(trx_attribute "$trx" Counters error) + $(trx_attribute "$trx" Counters timeout) + $(trx_attribute "$trx" Counters aborted) ))
+    seconds=$(( $(date -d "$(trx_attribute "$trx" Times finish)" +%s) - $(date -d "$(trx_attribute "$trx" Times start)" +%s) ))
+    case "$project" in
+        *.UnitTests) stage="unit tests" ;;
+        *.IntegrationTests) stage="integration tests" ;;
+        *) stage="tests" ;;
+    esac
+    say "$stage: $project: $passed passed, $failed failed, $((total - executed)) skipped ($seconds s)"
+    passed_total=$((passed_total + passed))
+    failed_total=$((failed_total + failed))
+done
 if [ "$status" -ne 0 ]; then
-    step "failed tests (repeated from above)"
-    awk '/^  Failed /{ shown = 1; lines = 0 }
-         shown && (/^  (Passed|Skipped) / || /^ *Standard Output Messages:/ || /^\{/ || lines > 40){ shown = 0 }
-         shown { print; lines++ }' "$log"
+    say "dotnet test failed (exit $status) after $((SECONDS - started)) s"
 fi
+
+# --- Benchmark ---------------------------------------------------------------------------------
 
 # The benchmark's quick run (about 2 minutes): the README's benchmark command still works end to end, and under load
 # every callback was answered 200 and gave exactly one event and every command was submitted (it exits 3 otherwise).
-# Its report goes to a temporary directory, kept only when the run failed; benchmarks/results keeps the last full
-# run. Skipped, like the deployment check, when the run is narrowed (dotnet test arguments, EVENTIMAGING_TEST_TARGET).
+# Its report and console go to a temporary directory, kept only when the run failed; tests/EventImaging.Benchmarks/results
+# keeps the last full run. Skipped, like the deployment check, when the run is narrowed (dotnet test arguments,
+# EVENTIMAGING_TEST_TARGET).
 if [ "$#" -eq 0 ] && [ -z "${EVENTIMAGING_TEST_TARGET:-}" ] && [ "$status" -eq 0 ]; then
     results="$(mktemp -d)"
-    step "dotnet run -c Release --project tests/EventImaging.Benchmarks -- --quick --results $results"
-    if dotnet run -c Release --project tests/EventImaging.Benchmarks -- --quick --results "$results"; then
+    started=$SECONDS
+    if dotnet run -c Release --project tests/EventImaging.Benchmarks -- --quick --results "$results" >"$results/console.log" 2>&1; then
+        say "benchmark quick run: every target met ($((SECONDS - started)) s); $(grep -m 1 '^EventImaging benchmark' "$results/console.log" | sed 's/; run .*//')"
         rm -rf "$results"
     else
         status=$?
-        step "the benchmark's quick run failed (exit $status); its report, if it got that far: $results/latest.md"
+        grep '^Fault: ' "$results/console.log" | sed 's/^/  /' >&2 || tail -n 40 "$results/console.log" | sed 's/^/  /' >&2
+        say "the benchmark's quick run failed (exit $status); its console and report: $results/console.log, $results/latest.md"
     fi
 fi
+
+echo "$passed_total passed, $failed_total failed"
 exit "$status"

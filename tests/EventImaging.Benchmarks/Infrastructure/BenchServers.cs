@@ -5,7 +5,7 @@ namespace EventImaging.Benchmarks.Infrastructure;
 
 /// <summary>
 /// The RabbitMQ and PostgreSQL the benchmark runs on, found exactly as the tests find them: the servers named by
-/// <c>EVENTIMAGING_TEST_RABBITMQ</c> / <c>EVENTIMAGING_TEST_POSTGRES</c>, else whatever <c>scripts/ensure-servers.sh</c>
+/// <c>EVENTIMAGING_TEST_RABBITMQ</c> / <c>EVENTIMAGING_TEST_POSTGRES</c>, else whatever <c>tests/scripts/ensure-servers.sh</c>
 /// (shared with test.sh) installs and starts, else containers started by the test fixtures.
 /// </summary>
 internal sealed class BenchServers : IAsyncDisposable
@@ -37,13 +37,13 @@ internal sealed class BenchServers : IAsyncDisposable
 
         // Progress goes straight to our stderr; stdout carries one `export NAME='value'` line per variable.
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, WorkingDirectory = RepositoryPaths.Root };
-        start.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "scripts", "ensure-servers.sh"));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("scripts/ensure-servers.sh did not start.");
+        start.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "tests", "scripts", "ensure-servers.sh"));
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("tests/scripts/ensure-servers.sh did not start.");
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"scripts/ensure-servers.sh failed with exit code {process.ExitCode} (its messages are above).");
+            throw new InvalidOperationException($"tests/scripts/ensure-servers.sh failed with exit code {process.ExitCode} (its messages are above).");
         }
 
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

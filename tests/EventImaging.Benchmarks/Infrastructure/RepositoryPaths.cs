@@ -5,8 +5,8 @@ internal static class RepositoryPaths
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary><c>benchmarks/results</c>: the report of the latest run.</summary>
-    public static string Results => Path.Combine(Root, "benchmarks", "results");
+    /// <summary><c>tests/EventImaging.Benchmarks/results</c>: the report of the latest full run.</summary>
+    public static string Results => Path.Combine(Root, "tests", "EventImaging.Benchmarks", "results");
 
     private static string FindRoot()
     {

@@ -50,6 +50,7 @@ internal sealed class BaselineSection(BenchContext context)
         await using (var server = await ServiceProcess.StartAssemblyAsync(
             typeof(BareHttpServer).Assembly.Location,
             new Dictionary<string, string?> { ["DOTNET_gcServer"] = "1" },
+            output: null,
             BareHttpServer.Flag))
         {
             context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "idle", ProcessMemory.RssMB(server.ProcessId) ?? double.NaN, ProcessMemory.Breakdown(server.ProcessId)));

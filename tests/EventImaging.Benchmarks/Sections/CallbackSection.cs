@@ -47,7 +47,7 @@ internal sealed class CallbackSection(BenchContext context)
     private async Task<(Target Receiver, List<RateLevel> Closed, List<LatencyPoint> Open, OverloadResult Overload)> ReceiverAsync()
     {
         var options = context.Options;
-        await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings());
+        await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings(), output: null);
         var target = new Target(receiver, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
         await context.IdleFootprintAsync(Service, "idle", receiver.ProcessId);
 
@@ -123,7 +123,7 @@ internal sealed class CallbackSection(BenchContext context)
         var settings = context.ServiceSettings();
         settings.TryAdd("DOTNET_gcServer", "1");
         settings.TryAdd("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0");
-        await using var plain = await ServiceProcess.StartAssemblyAsync(typeof(PlainReceiverServer).Assembly.Location, settings, PlainReceiverServer.Flag);
+        await using var plain = await ServiceProcess.StartAssemblyAsync(typeof(PlainReceiverServer).Assembly.Location, settings, output: null, PlainReceiverServer.Flag);
         var target = new Target(plain, (rows, i) => $"{PlainReceiverServer.RoutePrefix}{rows.Ids[i]}");
         await context.IdleFootprintAsync(name, "idle (no request yet)", plain.ProcessId);
 

@@ -27,7 +27,7 @@ internal sealed class SubmissionSection(BenchContext context)
             var underLoad = 0.0;
             foreach (var concurrency in context.Options.Quick ? new[] { 8, 32 } : [8, 32, 64])
             {
-                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency));
+                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency), output: null);
                 if (concurrency == 8)
                 {
                     await context.IdleFootprintAsync(Service, "idle", submitter.ProcessId);

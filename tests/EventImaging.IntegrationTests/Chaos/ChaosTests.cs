@@ -33,7 +33,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
     {
         Assert.True(ServerFaults.Available, "the chaos suite restarts the test script's own RabbitMQ and PostgreSQL; run it through ./test.sh");
         var started = Stopwatch.StartNew();
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false, output: output);
         env.Simulator.UpdateKnobs(k => k with
         {
             CompletionDelayMs = 800,
@@ -52,7 +52,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         await using var checker = await TerminalEventChecker.StartAsync(env.Broker);
         await using var balancer = await CallbackBalancer.StartAsync();
         var settings = Settings(env, balancer.BaseUrl);
-        var cluster = new Cluster(settings, balancer);
+        var cluster = new Cluster(settings, balancer, output);
         await using var _ = cluster;
         await cluster.StartAsync();
 
@@ -195,7 +195,7 @@ public enum Role
 public sealed record FaultRecord(string Name, TimeSpan At, TimeSpan Took);
 
 /// <summary>Two Submitters and two WebhookReceivers as processes; receivers are routed by the balancer.</summary>
-internal sealed class Cluster(IReadOnlyDictionary<string, string?> settings, CallbackBalancer balancer) : IAsyncDisposable
+internal sealed class Cluster(IReadOnlyDictionary<string, string?> settings, CallbackBalancer balancer, ITestOutputHelper output) : IAsyncDisposable
 {
     private readonly ServiceProcess?[] submitters = new ServiceProcess?[2];
     private readonly ServiceProcess?[] receivers = new ServiceProcess?[2];
@@ -204,8 +204,8 @@ internal sealed class Cluster(IReadOnlyDictionary<string, string?> settings, Cal
     {
         for (var i = 0; i < 2; i++)
         {
-            receivers[i] = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", settings);
-            submitters[i] = await ServiceProcess.StartAsync("EventImaging.Submitter", settings);
+            receivers[i] = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", settings, output);
+            submitters[i] = await ServiceProcess.StartAsync("EventImaging.Submitter", settings, output);
         }
 
         Route();
@@ -217,7 +217,7 @@ internal sealed class Cluster(IReadOnlyDictionary<string, string?> settings, Cal
         await processes[index]!.DisposeAsync();
         processes[index] = null;
         Route();
-        processes[index] = await ServiceProcess.StartLiveAsync(role == Role.Submitter ? "EventImaging.Submitter" : "EventImaging.WebhookReceiver", settings);
+        processes[index] = await ServiceProcess.StartLiveAsync(role == Role.Submitter ? "EventImaging.Submitter" : "EventImaging.WebhookReceiver", settings, output);
         Route();
     }
 

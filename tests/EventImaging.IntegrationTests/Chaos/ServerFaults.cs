@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace EventImaging.IntegrationTests.Chaos;
 
 /// <summary>
-/// Restarts of the test run's own RabbitMQ and PostgreSQL (the servers scripts/ensure-servers.sh started from
+/// Restarts of the test run's own RabbitMQ and PostgreSQL (the servers tests/scripts/ensure-servers.sh started from
 /// Debian's packages on loopback), as an operator or a crash would. Every command waits until the server answers again.
 /// </summary>
 public static class ServerFaults
@@ -26,7 +26,7 @@ public static class ServerFaults
     public static async Task RestartRabbitMqNodeAsync()
     {
         await RunAsync("rabbitmqctl", "-q shutdown");
-        await RunAsync("bash", $"-c \"env -u {RabbitMqFixture.BrokerVariable} -u {PostgresFixture.ServerVariable} {RepositoryRoot()}/scripts/ensure-servers.sh >/dev/null\"");
+        await RunAsync("bash", $"-c \"env -u {RabbitMqFixture.BrokerVariable} -u {PostgresFixture.ServerVariable} {RepositoryRoot()}/tests/scripts/ensure-servers.sh >/dev/null\"");
     }
 
     /// <summary>PostgreSQL restarted with <c>-m fast</c> (sessions ended, a clean checkpoint) or <c>-m immediate</c> (a crash: recovery on start).</summary>

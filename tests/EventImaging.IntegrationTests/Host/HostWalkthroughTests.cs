@@ -6,7 +6,7 @@ using EventImaging.IntegrationTests.Processes;
 namespace EventImaging.IntegrationTests.Host;
 
 /// <summary>The README's walk-through: the Host alone, no broker, database or key, reaches a downloadable PNG.</summary>
-public sealed class HostWalkthroughTests : IAsyncLifetime
+public sealed class HostWalkthroughTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
@@ -16,7 +16,7 @@ public sealed class HostWalkthroughTests : IAsyncLifetime
 
     // No broker, database or key: only the SQLite file is moved out of the way.
     public async Task InitializeAsync() =>
-        host = await ServiceProcess.StartAsync("EventImaging.Host", new Dictionary<string, string?>(), "--Ledger:SqlitePath", ledgerPath);
+        host = await ServiceProcess.StartAsync("EventImaging.Host", new Dictionary<string, string?>(), output, "--Ledger:SqlitePath", ledgerPath);
 
     public async Task DisposeAsync()
     {

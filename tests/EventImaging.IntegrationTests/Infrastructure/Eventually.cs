@@ -58,6 +58,42 @@ public static class Eventually
         }
     }
 
+    /// <summary>
+    /// Polls <paramref name="condition"/> every <see cref="PollInterval"/> for the whole of <paramref name="window"/>, and
+    /// fails at once if it ever holds: for "nothing more happens", instead of waiting a fixed time and looking once.
+    /// An exception thrown by the condition fails the test too (it could not tell).
+    /// </summary>
+    /// <param name="condition">What must not happen.</param>
+    /// <param name="window">How long it is watched.</param>
+    /// <param name="because">What must not happen, in words; it is the failure message.</param>
+    public static async Task NeverAsync(Func<Task<bool>> condition, TimeSpan window, string because)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        ArgumentException.ThrowIfNullOrWhiteSpace(because);
+
+        var stopwatch = Stopwatch.StartNew();
+        var attempts = 0;
+        while (true)
+        {
+            attempts++;
+            if (await condition())
+            {
+                throw new InvalidOperationException(
+                    $"After {stopwatch.Elapsed.TotalSeconds:0.###} s ({attempts} looks) of a {window.TotalSeconds:0.###} s window, {because} happened.");
+            }
+
+            if (stopwatch.Elapsed >= window)
+            {
+                return;
+            }
+
+            await Task.Delay(PollInterval);
+        }
+    }
+
+    public static Task NeverAsync(Func<bool> condition, TimeSpan window, string because) =>
+        NeverAsync(() => Task.FromResult(condition()), window, because);
+
     /// <summary>Shorthand used by the simulator tests: a condition that must hold within <paramref name="timeoutMs"/>.</summary>
     public static Task TrueAsync(Func<Task<bool>> condition, int timeoutMs = 10_000) =>
         UntilAsync(condition, TimeSpan.FromMilliseconds(timeoutMs), "the condition to hold");

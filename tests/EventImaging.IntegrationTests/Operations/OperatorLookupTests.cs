@@ -7,14 +7,14 @@ namespace EventImaging.IntegrationTests.Operations;
 
 /// <summary>Operators look one request up by id: state, timeline, task id, result or error; only with the operator key.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     private const string Key = "operator-lookup-key";
 
     [Fact]
     public async Task A_completed_and_a_failed_request_show_their_timeline_to_a_caller_with_the_key_only()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Operator:ApiKey"] = Key });
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Operator:ApiKey"] = Key }, output: output);
         var completed = Guid.NewGuid();
         var failed = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId = completed, prompt = $"Looked up {completed:N}" });
@@ -57,7 +57,7 @@ public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixtur
     [Fact]
     public async Task Without_an_operator_key_the_lookup_does_not_exist()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         Assert.Equal(HttpStatusCode.NotFound, (await env.LookUpAsync(Guid.NewGuid(), "anything")).StatusCode);
     }
 

@@ -13,13 +13,13 @@ namespace EventImaging.IntegrationTests.Pipeline;
 /// with 503 and Retry-After, at once, and takes it when the provider retries.
 /// </summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class CallbackAdmissionTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
+public sealed class CallbackAdmissionTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
     private PipelineEnvironment env = null!;
 
     public async Task InitializeAsync() =>
-        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Callbacks:MaxInFlight"] = "1" });
+        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Callbacks:MaxInFlight"] = "1" }, output: output);
 
     public async Task DisposeAsync() => await env.DisposeAsync();
 

@@ -5,7 +5,7 @@ namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary><c>Callbacks:RateLimitPerSource</c>: a source that calls faster than its limit gets 429 after its burst.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class CallbackRateLimitTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
+public sealed class CallbackRateLimitTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output) : IAsyncLifetime
 {
     private PipelineEnvironment env = null!;
 
@@ -14,7 +14,7 @@ public sealed class CallbackRateLimitTests(RabbitMqFixture rabbitMq, PostgresFix
         {
             ["Callbacks:RateLimitPerSource"] = "3",
             ["Callbacks:TrustedProxies:0"] = "127.0.0.1",
-        });
+        }, output: output);
 
     public async Task DisposeAsync() => await env.DisposeAsync();
 

@@ -9,13 +9,13 @@ namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>GenerateImage → evolink (simulator) → callback → exactly one terminal event, on real RabbitMQ and PostgreSQL.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
+public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
     private PipelineEnvironment env = null!;
 
-    public async Task InitializeAsync() => env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+    public async Task InitializeAsync() => env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
 
     public async Task DisposeAsync() => await env.DisposeAsync();
 

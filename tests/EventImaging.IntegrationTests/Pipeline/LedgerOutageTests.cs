@@ -7,7 +7,7 @@ namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>When the ledger database cannot be reached, the receiver says so (503) so the provider retries; nothing is lost.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_callback_during_a_ledger_outage_gets_503_and_the_request_completes_once_the_ledger_is_back()
@@ -15,7 +15,7 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:10:00",
-        });
+        }, output: output);
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Outage [sim:no-callback] {requestId:N}" });
         await env.SubmittedAsync(requestId);
@@ -45,7 +45,7 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:10:00",
-        });
+        }, output: output);
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Cold receiver [sim:no-callback] {requestId:N}" });
         await env.SubmittedAsync(requestId);
@@ -58,7 +58,7 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await using (await postgres.RefuseConnectionsAsync(new NpgsqlConnectionStringBuilder(env.Ledger).Database!))
         {
             // A new replica, or one restarted during the outage: its key ring cannot be read yet.
-            receiver = await ServiceProcess.StartLiveAsync("EventImaging.WebhookReceiver", settings);
+            receiver = await ServiceProcess.StartLiveAsync("EventImaging.WebhookReceiver", settings, output);
             using var refused = await PostAsync(env, receiver, callbackPath, completed);
             // 404 would be final for the provider; 503 makes it retry.
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);

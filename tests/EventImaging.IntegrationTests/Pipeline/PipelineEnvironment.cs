@@ -1,35 +1,27 @@
+extern alias receiver;
+extern alias submitter;
+
 using System.Text;
 using System.Text.Json;
 using EventImaging.Contracts;
-using EventImaging.Core.Callbacks;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
-using EventImaging.Core.Operations;
-using EventImaging.Core.Outbox;
-using EventImaging.Core.Scheduling;
-using EventImaging.Core.Telemetry;
-using EventImaging.Core.Polling;
-using EventImaging.Core.Providers;
-using EventImaging.Core.ServiceDefaults;
-using EventImaging.Core.Submission;
 using EventImaging.IntegrationTests.Infrastructure;
 using EventImaging.IntegrationTests.Telemetry;
 using EventImaging.ProviderSimulator;
 using MassTransit;
-using Npgsql;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using RabbitMQ.Client;
 
 namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>
-/// The deployed topology on one machine: the provider simulator, a WebhookReceiver and a Submitter, each its
-/// own Kestrel app composed exactly as its Program.cs, on a fresh RabbitMQ vhost and a fresh PostgreSQL database.
+/// The deployed topology on one machine: the provider simulator, a WebhookReceiver and a Submitter, each booted by
+/// its own Program.cs in this process on its own Kestrel, on a fresh RabbitMQ vhost and a fresh PostgreSQL database.
+/// Their logs go to the test's output.
 /// </summary>
 public sealed class PipelineEnvironment : IAsyncDisposable
 {
@@ -37,13 +29,16 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public const string TestSource = "EventImaging.Tests";
 
-    private readonly List<WebApplication> apps = [];
-    private TelemetryCapture? telemetry;
+    private readonly List<ServiceApp> apps = [];
+    private readonly TelemetryCapture? telemetry;
+    private readonly TestOutputLog log;
 
-    private PipelineEnvironment(Uri broker, string ledger)
+    private PipelineEnvironment(Uri broker, string ledger, TelemetryCapture? telemetry, TestOutputLog log)
     {
         Broker = broker;
         Ledger = ledger;
+        this.telemetry = telemetry;
+        this.log = log;
     }
 
     public Uri Broker { get; }
@@ -56,9 +51,9 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     public SimulatorState Simulator { get; private set; } = null!;
 
-    public WebApplication Submitter { get; private set; } = null!;
+    public ServiceApp Submitter { get; private set; } = null!;
 
-    public WebApplication Receiver { get; private set; } = null!;
+    public ServiceApp Receiver { get; private set; } = null!;
 
     public EventCollector Events { get; private set; } = null!;
 
@@ -68,17 +63,19 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     public IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
 
     /// <param name="inProcessSubmitter">False when the test runs its Submitters as processes.</param>
+    /// <param name="output">The test's output, where the services' logs go (without it they are dropped).</param>
     public static async Task<PipelineEnvironment> StartAsync(
         RabbitMqFixture rabbitMq,
         PostgresFixture postgres,
         IDictionary<string, string?>? settings = null,
         bool inProcessSubmitter = true,
-        TelemetryCapture? telemetry = null)
+        TelemetryCapture? telemetry = null,
+        ITestOutputHelper? output = null)
     {
-        var environment = new PipelineEnvironment(await rabbitMq.CreateVirtualHostAsync(), await postgres.CreateDatabaseAsync());
+        var environment = new PipelineEnvironment(
+            await rabbitMq.CreateVirtualHostAsync(), await postgres.CreateDatabaseAsync(), telemetry, new TestOutputLog(output));
         try
         {
-            environment.telemetry = telemetry;
             await environment.StartServicesAsync(settings ?? new Dictionary<string, string?>(), inProcessSubmitter);
         }
         catch
@@ -92,13 +89,13 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
     private async Task StartServicesAsync(IDictionary<string, string?> settings, bool inProcessSubmitter)
     {
-        var simulator = await StartAsync(new Dictionary<string, string?>
+        var simulator = await StartAsync<SimulatorState>("simulator", new Dictionary<string, string?>
         {
             ["Simulator:AllowInsecureCallbacks"] = "true",
             // Every create of a test is kept (the chaos suite's 10,000 included): the checks read them all.
             ["Simulator:MaxRecordedRequests"] = "1000000",
-        }, builder => builder.AddProviderSimulator(), app => app.MapProviderSimulator());
-        SimulatorUrl = new Uri(simulator.Urls.First());
+        });
+        SimulatorUrl = simulator.BaseUrl;
         Simulator = simulator.Services.GetRequiredService<SimulatorState>();
         Simulator.UpdateKnobs(knobs => knobs with { CompletionDelayMs = 300 });
 
@@ -131,26 +128,12 @@ public sealed class PipelineEnvironment : IAsyncDisposable
 
         Settings = common;
 
-        Receiver = await StartAsync(common, builder =>
+        Receiver = await StartAsync<receiver::Program>("webhook-receiver", common, (services, logging) =>
         {
-            telemetry?.AttachSpansAndMetrics(builder);
-            telemetry?.AttachLogs(builder, "webhook-receiver");
-
-            builder.AddServiceDefaults();
-            builder.AddLedger();
-            builder.AddOutbox();
-            builder.AddLedgerGauges();
-            builder.AddProviders();
-            builder.AddWebhookReceiver();
-            builder.AddOperatorApi();
-            builder.AddMessageBus();
-        }, app =>
-        {
-            app.MapDefaultEndpoints();
-            app.MapCallbacks();
-            app.MapOperatorApi();
+            telemetry?.AttachSpansAndMetrics(services);
+            telemetry?.AttachLogs(services, logging, "webhook-receiver");
         });
-        ReceiverUrl = new Uri(Receiver.Urls.First());
+        ReceiverUrl = Receiver.BaseUrl;
 
         var submitterSettings = new Dictionary<string, string?>(common);
         submitterSettings.TryAdd("Callbacks:PublicBaseUrl", ReceiverUrl.AbsoluteUri);
@@ -164,35 +147,18 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         {
             return;
         }
-        Submitter = await StartAsync(submitterSettings, builder =>
-        {
-            telemetry?.AttachLogs(builder, "submitter");
-            builder.AddServiceDefaults();
-            builder.AddLedger();
-            builder.AddOutbox();
-            builder.AddLedgerGauges();
-            builder.AddProviders();
-            builder.AddSubmitter();
-            builder.AddPollingFallback();
-            builder.AddScheduler();
-            builder.AddMessageBus();
-        }, app => app.MapDefaultEndpoints());
+        Submitter = await StartAsync<submitter::Program>("submitter", submitterSettings, (services, logging) =>
+            telemetry?.AttachLogs(services, logging, "submitter"));
     }
 
-    private async Task<WebApplication> StartAsync(
-        IDictionary<string, string?> settings,
-        Action<WebApplicationBuilder> compose,
-        Action<WebApplication> map)
+    private async Task<ServiceApp> StartAsync<TEntryPoint>(
+        string name,
+        IReadOnlyDictionary<string, string?> settings,
+        Action<IServiceCollection, ILoggingBuilder>? configure = null)
+        where TEntryPoint : class
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        compose(builder);
-        var app = builder.Build();
-        map(app);
+        var app = await ServiceApp.StartAsync<TEntryPoint>(name, settings, log, configure);
         apps.Add(app);
-        await app.StartAsync();
         telemetry?.Started(app.Services);
         return app;
     }
@@ -300,7 +266,6 @@ public sealed class PipelineEnvironment : IAsyncDisposable
     {
         foreach (var app in Enumerable.Reverse(apps))
         {
-            await app.StopAsync();
             await app.DisposeAsync();
         }
 

@@ -4,7 +4,7 @@ namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>Each model of each provider, text-to-image and image-to-image, by callback and by poll: the mapped request and the event.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class ProviderMatrixTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class ProviderMatrixTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     private const string InputImage = "https://images.example.com/cat.png";
 
@@ -32,7 +32,7 @@ public sealed class ProviderMatrixTests(RabbitMqFixture rabbitMq, PostgresFixtur
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
-        });
+        }, output: output);
         var requestId = Guid.NewGuid();
         var marker = via == CompletionPaths.Poll ? "[sim:no-callback]" : "";
         await env.PublishJsonAsync(new
@@ -94,7 +94,7 @@ public sealed class ProviderMatrixTests(RabbitMqFixture rabbitMq, PostgresFixtur
             ["Providers:Evolink:ApiKey"] = "revoked-key",
             ["Providers:Failover:0"] = "evolink",
             ["Providers:Failover:1"] = "gptimage15",
-        });
+        }, output: output);
         var unnamed = Guid.NewGuid();
         var named = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId = unnamed, prompt = $"Anywhere {unnamed:N}" });

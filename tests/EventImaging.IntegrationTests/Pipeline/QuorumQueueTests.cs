@@ -4,7 +4,7 @@ namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>On a RabbitMQ cluster, <c>Messaging:QuorumQueues</c> makes the services' queues replicated quorum queues.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class QuorumQueueTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class QuorumQueueTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     [Theory]
     [InlineData(true, "quorum")]
@@ -14,7 +14,7 @@ public sealed class QuorumQueueTests(RabbitMqFixture rabbitMq, PostgresFixture p
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             [MessageBusExtensions.QuorumQueuesKey] = quorum ? "true" : "false",
-        });
+        }, output: output);
 
         var queues = await rabbitMq.QueueTypesAsync(env.Broker);
         Assert.Equal(type, queues["generate-image"]);

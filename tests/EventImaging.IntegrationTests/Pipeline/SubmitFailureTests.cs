@@ -5,12 +5,12 @@ namespace EventImaging.IntegrationTests.Pipeline;
 
 /// <summary>Transient and ambiguous create failures: retried from the ledger, never lost, never blindly paid twice.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class SubmitFailureTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class SubmitFailureTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_burst_of_429s_with_retry_after_still_completes_and_each_retry_waits_as_told()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Busy [sim:create-error=429;create-error-times=3;retry-after=1] {requestId:N}" });
 
@@ -35,7 +35,7 @@ public sealed class SubmitFailureTests(RabbitMqFixture rabbitMq, PostgresFixture
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Providers:Evolink:RequestTimeout"] = "00:00:00.500",
-        });
+        }, output: output);
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Silent [sim:create-latency=3000] {requestId:N}" });
 

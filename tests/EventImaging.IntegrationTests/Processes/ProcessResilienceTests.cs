@@ -31,13 +31,13 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
         // The in-process receiver writes every terminal transition here and does not crash: a publish lease longer
         // than a writer's stall on a loaded machine keeps the sweeper from sending a second copy.
         await using var env = await PipelineEnvironment.StartAsync(
-            rabbitMq, postgres, new Dictionary<string, string?> { ["Outbox:PublishLease"] = "00:00:20" }, inProcessSubmitter: false);
+            rabbitMq, postgres, new Dictionary<string, string?> { ["Outbox:PublishLease"] = "00:00:20" }, inProcessSubmitter: false, output: output);
         // Creates take a second, so some are still in flight when the kill lands however late the test thread runs.
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 1500, CreateLatencyMs = 1000 });
         var settings = SubmitterSettings(env, env.ReceiverUrl);
         var ids = Enumerable.Range(0, 40).Select(_ => Guid.NewGuid()).ToArray();
 
-        await using (var first = await ServiceProcess.StartAsync("EventImaging.Submitter", settings))
+        await using (var first = await ServiceProcess.StartAsync("EventImaging.Submitter", settings, output))
         {
             foreach (var id in ids)
             {
@@ -52,7 +52,7 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
         }
 
         var reachedBeforeKill = env.Simulator.GetCreateRequests().Count;
-        await using var second = await ServiceProcess.StartAsync("EventImaging.Submitter", settings);
+        await using var second = await ServiceProcess.StartAsync("EventImaging.Submitter", settings, output);
 
         foreach (var id in ids)
         {
@@ -67,7 +67,7 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
     [Fact]
     public async Task Two_submitters_and_two_receivers_settle_200_requests_once_each_and_never_query_a_task_twice_at_once()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false, output: output);
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 300 });
         // Nothing crashes here, so the writer of each terminal transition publishes its event. Its publish lease is
         // longer than the other tests' 3 s: on a loaded 2-core machine a writer can stall that long, and a sweeper
@@ -79,11 +79,11 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
         }
 
         var receiverSettings = NoCrash(AsDeployed(env));
-        await using var receiverA = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
-        await using var receiverB = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings);
+        await using var receiverA = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings, output);
+        await using var receiverB = await ServiceProcess.StartAsync("EventImaging.WebhookReceiver", receiverSettings, output);
         // Each submitter's callbacks go to the other's receiver: tokens cross processes through the shared key ring.
-        await using var submitterA = await ServiceProcess.StartAsync("EventImaging.Submitter", NoCrash(SubmitterSettings(env, receiverB.BaseUrl)));
-        await using var submitterB = await ServiceProcess.StartAsync("EventImaging.Submitter", NoCrash(SubmitterSettings(env, receiverA.BaseUrl)));
+        await using var submitterA = await ServiceProcess.StartAsync("EventImaging.Submitter", NoCrash(SubmitterSettings(env, receiverB.BaseUrl)), output);
+        await using var submitterB = await ServiceProcess.StartAsync("EventImaging.Submitter", NoCrash(SubmitterSettings(env, receiverA.BaseUrl)), output);
 
         var ids = Enumerable.Range(0, 200).Select(_ => Guid.NewGuid()).ToArray();
         for (var i = 0; i < ids.Length; i++)

@@ -4,7 +4,10 @@ using System.Net.Sockets;
 
 namespace EventImaging.IntegrationTests.Processes;
 
-/// <summary>A built EventImaging service run as its own process, configured through its environment, as deployed.</summary>
+/// <summary>
+/// A built EventImaging service run as its own process, configured through its environment, as deployed. What it
+/// prints goes to the test's output (or nowhere, without one).
+/// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process process;
@@ -21,18 +24,19 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int ProcessId => process.Id;
 
     /// <summary>Starts <c>services/{name}</c> on a free loopback port and waits for <c>/health/ready</c>.</summary>
-    public static Task<ServiceProcess> StartAsync(string name, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
-        StartAssemblyAsync(AssemblyOf(name), environment, arguments);
+    public static Task<ServiceProcess> StartAsync(string name, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, params string[] arguments) =>
+        StartAssemblyAsync(AssemblyOf(name), environment, output, arguments, "/health/ready");
 
     /// <summary>Starts <c>services/{name}</c> and waits only until it answers <c>/health/live</c> (its dependencies may be down).</summary>
-    public static Task<ServiceProcess> StartLiveAsync(string name, IReadOnlyDictionary<string, string?> environment) =>
-        StartAssemblyAsync(AssemblyOf(name), environment, [], "/health/live");
+    public static Task<ServiceProcess> StartLiveAsync(string name, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output) =>
+        StartAssemblyAsync(AssemblyOf(name), environment, output, [], "/health/live");
 
     /// <summary>Starts any built ASP.NET Core app on a free loopback port and waits for its <c>/health/ready</c>.</summary>
-    public static Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, params string[] arguments) =>
-        StartAssemblyAsync(assembly, environment, arguments, "/health/ready");
+    public static Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, params string[] arguments) =>
+        StartAssemblyAsync(assembly, environment, output, arguments, "/health/ready");
 
-    private static async Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, string[] arguments, string healthPath)
+    private static async Task<ServiceProcess> StartAssemblyAsync(
+        string assembly, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, string[] arguments, string healthPath)
     {
         var name = Path.GetFileNameWithoutExtension(assembly);
         var port = FreePort();
@@ -53,8 +57,22 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{name} did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var log = new TestOutputLog(output);
+        var source = $"{name}:{port}";
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is { } text)
+            {
+                log.WriteLine(source, text);
+            }
+        };
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is { } text)
+            {
+                log.WriteLine($"{source} stderr", text);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var service = new ServiceProcess(process, new Uri($"http://127.0.0.1:{port}"));

@@ -12,7 +12,7 @@ namespace EventImaging.IntegrationTests.Reliability;
 /// bad commands never stop the pipeline from serving good ones.
 /// </summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     /// <summary>What any event may weigh on the wire, envelope included: a few KB, whatever the command held.</summary>
     public const int MaxEventBytes = 8 * 1024;
@@ -24,7 +24,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:BatchSize"] = "2",
-        });
+        }, output: output);
         var invalid = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid()).ToArray();
         foreach (var id in invalid)
         {
@@ -55,7 +55,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     public async Task Rows_leased_by_another_replica_do_not_hide_the_due_rows_behind_them()
     {
         // No submitter: this test is the only poller.
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false, output: output);
         var now = DateTimeOffset.UtcNow;
         var first = await InsertDueAsync(env, 3, now.AddSeconds(-20));
         var behind = await InsertDueAsync(env, 2, now.AddSeconds(-10));
@@ -70,7 +70,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [Fact]
     public async Task A_deadline_with_a_non_utc_offset_is_honoured()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
         var deadline = DateTimeOffset.UtcNow.AddMinutes(10).ToOffset(TimeSpan.FromHours(2));
         await env.PublishRawAsync($$"""{"requestId":"{{requestId}}","prompt":"Offset deadline","deadline":"{{deadline:yyyy-MM-ddTHH:mm:ss.fffzzz}}"}""");
@@ -83,7 +83,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [Fact]
     public async Task A_deadline_past_the_maximum_is_refused_at_once_and_never_sent()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
         await env.PublishRawAsync($$"""{"requestId":"{{requestId}}","prompt":"Far deadline {{requestId:N}}","deadline":"9999-12-31T23:30:00Z"}""");
 
@@ -100,7 +100,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [InlineData("model")]
     public async Task Overlong_names_get_one_bounded_ImageFailed_and_no_new_metric_series(string field)
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
         var name = new string('x', 5000);
         await env.PublishRawAsync($$"""{"requestId":"{{requestId}}","prompt":"Long name","{{field}}":"{{name}}"}""");
@@ -125,7 +125,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [InlineData("imageUrls", "[\"https://images.example.com/a.png\", 7]")]
     public async Task A_field_of_the_wrong_json_type_gets_an_ImageFailed_naming_it(string field, string json)
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
         var prompt = field == "prompt" ? "" : "\"Wrong type\",";
         await env.PublishRawAsync(field == "prompt"
@@ -142,7 +142,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [Fact]
     public async Task Thousands_of_bad_image_urls_and_oversized_metadata_give_one_small_ImageFailed()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
         var urls = Enumerable.Range(0, 5000).Select(i => $"http://host-{i}.example.com/{i}.png").ToArray();
         var metadata = Enumerable.Range(0, 100).ToDictionary(i => $"key-{i}", i => new string('v', 500));
@@ -161,7 +161,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [Fact]
     public async Task A_command_without_a_request_id_is_answered_with_one_message_id_however_often_it_comes()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var marker = Guid.NewGuid().ToString("N");
         var body = $$"""{"prompt":"No id {{marker}}"}""";
         await env.PublishRawAsync(body);
@@ -179,7 +179,7 @@ public sealed class BadInputTests(RabbitMqFixture rabbitMq, PostgresFixture post
     [Fact]
     public async Task A_body_with_no_readable_request_id_lands_once_in_the_error_queue_and_good_commands_still_pass()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         string[] unreadable = ["not json at all", "[1,2,3]", "\"a string\"", """{"requestId":"not-a-guid","prompt":"x"}""", """{"requestId":42}"""];
         foreach (var body in unreadable)
         {

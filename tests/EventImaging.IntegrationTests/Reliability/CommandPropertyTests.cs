@@ -30,7 +30,7 @@ public sealed class CommandPropertyTests(RabbitMqFixture rabbitMq, PostgresFixtu
     public async Task Every_generated_command_with_a_readable_request_id_ends_once_and_the_rest_land_once_in_the_error_queue()
     {
         using var deadLettered = new DeadLetterCount();
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 50 });
         var pool = Enumerable.Range(0, 50).Select(i => new Guid($"00000000-0000-4000-8000-{i:D12}")).ToArray();
         var cases = CommandCase.Generator(pool).Array[Commands].Generate(new PCG(1, Seed), null, out _);
@@ -93,7 +93,7 @@ public sealed class CommandPropertyTests(RabbitMqFixture rabbitMq, PostgresFixtu
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:10:00",
-        });
+        }, output: output);
         var requests = new List<(Guid Id, string Provider, string TaskId, string Token)>();
         foreach (var provider in new[] { "evolink", "gptimage15" })
         {

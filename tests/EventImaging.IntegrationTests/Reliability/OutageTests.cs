@@ -30,7 +30,7 @@ public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:00:02",
-        });
+        }, output: output);
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 1500 });
         var ids = new List<Guid>();
         async Task PublishAsync(int count)
@@ -68,7 +68,7 @@ public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:00:02",
-        });
+        }, output: output);
         // Callbacks come 3 s after each create: during the outage, which begins as soon as every request is submitted.
         env.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 3000 });
         var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();

@@ -6,7 +6,7 @@ namespace EventImaging.IntegrationTests.Reliability;
 
 /// <summary>What the provider's answers mean for a request: never sent twice when the first may have worked, never failed when it did.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     [Fact]
     public async Task A_create_answered_504_after_the_task_was_made_is_finished_by_its_callback_and_never_sent_again()
@@ -16,7 +16,7 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
             // Long enough that only a wrong reading of the 504 (nothing was made: send again) could send a second create.
             ["Submitter:UnknownOutcomeWait"] = "00:01:00",
             ["Polling:FirstPollGrace"] = "00:10:00",
-        });
+        }, output: output);
         env.Simulator.UpdateKnobs(k => k with { Chaos = new ChaosShares { CreateThenGatewayTimeout = 1 } });
         var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
         foreach (var id in ids)
@@ -43,7 +43,7 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
         {
             // No poll before the deadline and no callback: only the last look at the deadline can find the image.
             ["Polling:FirstPollGrace"] = "00:10:00",
-        });
+        }, output: output);
         var requestId = Guid.NewGuid();
         var deadline = DateTimeOffset.UtcNow.AddSeconds(4);
         await env.PublishJsonAsync(new { requestId, prompt = $"Just in time [sim:no-callback] {requestId:N}", deadline });
@@ -59,7 +59,7 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = "00:00:01",
-        });
+        }, output: output);
         var requestId = Guid.NewGuid();
         await env.PublishJsonAsync(new { requestId, prompt = $"Revoked key [sim:no-callback] [sim:query-error=401] {requestId:N}" });
 

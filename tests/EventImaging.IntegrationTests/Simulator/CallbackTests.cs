@@ -35,8 +35,7 @@ public sealed class CallbackTests : IAsyncLifetime
         await Eventually.TrueAsync(() => host.State.GetCallbackAttemptCount(id) == 4);
 
         // The last retry waits 200 ms in this host; a fifth attempt would come within a second.
-        var settled = DateTimeOffset.UtcNow.AddSeconds(1);
-        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow > settled || host.State.GetCallbackAttemptCount(id) > 4);
+        await Eventually.NeverAsync(() => host.State.GetCallbackAttemptCount(id) > 4, TimeSpan.FromSeconds(1), "a fifth callback attempt");
         Assert.Equal(4, host.State.GetCallbackAttemptCount(id));
         Assert.Equal(0, host.State.GetCallbackSuccessCount(id));
     }
@@ -149,8 +148,7 @@ public sealed class CallbackTests : IAsyncLifetime
 
         await Eventually.TrueAsync(() => host.State.GetCallbackAttemptCount(id) == 1 && host.State.GetCallbackSuccessCount(sibling) == 1);
         // evolink would have retried within 50 ms here; give it ten times that.
-        var settled = DateTimeOffset.UtcNow.AddMilliseconds(500);
-        await Eventually.TrueAsync(() => DateTimeOffset.UtcNow > settled || host.State.GetCallbackAttemptCount(id) > 1);
+        await Eventually.NeverAsync(() => host.State.GetCallbackAttemptCount(id) > 1, TimeSpan.FromMilliseconds(500), "a retry of the gptimage15 callback");
 
         Assert.Equal(1, host.State.GetCallbackAttemptCount(id));
         var body = host.Receiver.LastBody("gpt-sibling");

@@ -4,13 +4,13 @@ using EventImaging.IntegrationTests.Processes;
 namespace EventImaging.IntegrationTests.Simulator;
 
 /// <summary>The simulator as its own process, as containers run it, answers the probes every service answers.</summary>
-public sealed class StandaloneHealthTests
+public sealed class StandaloneHealthTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Standalone_simulator_answers_live_and_ready()
     {
         // StartAsync itself waits for /health/ready to answer 200.
-        await using var simulator = await ServiceProcess.StartAsync("EventImaging.ProviderSimulator", new Dictionary<string, string?>());
+        await using var simulator = await ServiceProcess.StartAsync("EventImaging.ProviderSimulator", new Dictionary<string, string?>(), output);
         using var http = new HttpClient { BaseAddress = simulator.BaseUrl };
 
         using var live = await http.GetAsync(new Uri("/health/live", UriKind.Relative));

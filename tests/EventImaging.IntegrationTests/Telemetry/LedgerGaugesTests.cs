@@ -8,7 +8,7 @@ namespace EventImaging.IntegrationTests.Telemetry;
 
 /// <summary>In-flight requests, the oldest one's age, and the outbox backlog are read from the ledger and exported as gauges.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class LedgerGaugesTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class LedgerGaugesTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     [Fact]
     public async Task The_gauges_count_unfinished_requests_and_unpublished_events()
@@ -16,7 +16,7 @@ public sealed class LedgerGaugesTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Outbox:PublishLease"] = "00:01:00",
-        });
+        }, output: output);
         var gauges = env.Receiver.Services.GetRequiredService<LedgerGauges>();
         var running = Guid.NewGuid();
         var finished = Guid.NewGuid();

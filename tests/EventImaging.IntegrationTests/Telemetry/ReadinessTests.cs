@@ -6,12 +6,12 @@ namespace EventImaging.IntegrationTests.Telemetry;
 
 /// <summary><c>/health/ready</c> follows the ledger database and the broker; <c>/health/live</c> only the process.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     [Fact]
     public async Task Ready_turns_unhealthy_while_the_ledger_database_refuses_connections_and_healthy_when_it_returns()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         Assert.Equal(HttpStatusCode.OK, await ReadyAsync(env));
         await using (await postgres.RefuseConnectionsAsync(new NpgsqlConnectionStringBuilder(env.Ledger).Database!))
         {
@@ -25,7 +25,7 @@ public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture pos
     [Fact]
     public async Task Ready_of_both_services_turns_unhealthy_while_the_broker_is_gone_and_healthy_when_it_returns()
     {
-        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         Assert.Equal(HttpStatusCode.OK, await ReadyAsync(env));
         var vhost = Uri.UnescapeDataString(env.Broker.AbsolutePath.TrimStart('/'));
 
@@ -46,6 +46,6 @@ public sealed class ReadinessTests(RabbitMqFixture rabbitMq, PostgresFixture pos
     private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env) =>
         (await env.Http.GetAsync(new Uri(env.ReceiverUrl, "/health/ready"))).StatusCode;
 
-    private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env, Microsoft.AspNetCore.Builder.WebApplication service) =>
-        (await env.Http.GetAsync(new Uri(new Uri(service.Urls.First()), "/health/ready"))).StatusCode;
+    private static async Task<HttpStatusCode> ReadyAsync(PipelineEnvironment env, ServiceApp service) =>
+        (await env.Http.GetAsync(new Uri(service.BaseUrl, "/health/ready"))).StatusCode;
 }

@@ -7,7 +7,7 @@ namespace EventImaging.IntegrationTests.Telemetry;
 
 /// <summary>Requests are counted by provider, model, completion path and failure code, with no high-cardinality label.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class RequestMetricsTests(RabbitMqFixture rabbitMq, PostgresFixture postgres)
+public sealed class RequestMetricsTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     private sealed record Measurement(string Instrument, double Value, IReadOnlyDictionary<string, string?> Tags);
 
@@ -33,7 +33,7 @@ public sealed class RequestMetricsTests(RabbitMqFixture rabbitMq, PostgresFixtur
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
-        });
+        }, output: output);
         var called = Guid.NewGuid();
         var polled = Guid.NewGuid();
         var invalid = Guid.NewGuid();

@@ -18,7 +18,7 @@ public sealed class RequestTraceTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
             ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
-        }, telemetry: telemetry);
+        }, telemetry: telemetry, output: output);
         using var source = new ActivitySource(PipelineEnvironment.TestSource);
         var requestId = Guid.NewGuid();
         ActivityTraceId traceId;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using EventImaging.IntegrationTests.Pipeline;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
@@ -23,19 +22,22 @@ public sealed class TelemetryCapture
     private readonly ConcurrentDictionary<string, bool> metricLabels = new();
     private readonly List<MeterProvider> meterProviders = [];
 
-    /// <summary>Spans come from process-wide ActivitySources: attach them and the metrics to one service only.</summary>
-    public void AttachSpansAndMetrics(WebApplicationBuilder builder)
+    /// <summary>
+    /// Spans come from process-wide ActivitySources: attach them and the metrics to one service only. A hook on the
+    /// service's container, applied after its Program.cs has composed it.
+    /// </summary>
+    public void AttachSpansAndMetrics(IServiceCollection services)
     {
-        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(PipelineEnvironment.TestSource).AddProcessor(new SpanSink(spans)));
-        builder.Services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddReader(new PeriodicExportingMetricReader(new MetricLabelSink(metricLabels))));
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(PipelineEnvironment.TestSource).AddProcessor(new SpanSink(spans)));
+        services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddReader(new PeriodicExportingMetricReader(new MetricLabelSink(metricLabels))));
     }
 
     /// <summary>Log records are per service; production's levels (Information, Debug for EventImaging).</summary>
-    public void AttachLogs(WebApplicationBuilder builder, string service)
+    public void AttachLogs(IServiceCollection services, ILoggingBuilder logging, string service)
     {
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddFilter("EventImaging", LogLevel.Debug);
-        builder.Services.ConfigureOpenTelemetryLoggerProvider(logging => logging.AddProcessor(new LogText(service, logs)));
+        logging.SetMinimumLevel(LogLevel.Information);
+        logging.AddFilter("EventImaging", LogLevel.Debug);
+        services.ConfigureOpenTelemetryLoggerProvider(provider => provider.AddProcessor(new LogText(service, logs)));
     }
 
     public void Started(IServiceProvider services)

@@ -20,7 +20,7 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
         {
             ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
             ["Operator:ApiKey"] = OperatorKey,
-        }, telemetry: telemetry);
+        }, telemetry: telemetry, output: output);
 
         // A request finished by its callback, one by polling, one that fails at the provider.
         var called = Guid.NewGuid();

@@ -2,9 +2,9 @@
 # Makes sure a RabbitMQ (with the management plugin) and a PostgreSQL are there for the tests and the
 # benchmarks, and names them in EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES.
 #
-#   . scripts/ensure-servers.sh     sourced (test.sh): the variables are exported into the caller
-#   scripts/ensure-servers.sh       run: progress goes to stderr, and stdout gets one
-#                                   `export NAME='value'` line per variable it set
+#   . tests/scripts/ensure-servers.sh   sourced (test.sh): the variables are exported into the caller
+#   tests/scripts/ensure-servers.sh     run: progress goes to stderr, and stdout gets one
+#                                       `export NAME='value'` line per variable it set
 #
 # Where the servers come from, in this order:
 #   1. EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES already set: used as they are.

