@@ -1,0 +1,67 @@
+using EventImaging.Core.Ledger;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace EventImaging.UnitTests.Ledger;
+
+public sealed class LedgerRetryTests
+{
+    private readonly FakeTimeProvider clock = new(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+    private readonly FakeLogger<LedgerRetry> logger = new();
+
+    private static PostgresException Unavailable() => new("the database system is shutting down", "FATAL", "FATAL", "57P03");
+
+    [Fact]
+    public async Task A_write_is_tried_again_while_the_ledger_is_unreachable()
+    {
+        var attempts = 0;
+        var run = new LedgerRetry(clock, logger).UntilAsync(
+            clock.GetUtcNow().AddMinutes(1),
+            () => ++attempts < 4 ? throw Unavailable() : Task.FromResult(42),
+            CancellationToken.None);
+
+        Assert.Equal(42, await AdvanceUntilDoneAsync(run));
+        Assert.Equal(4, attempts);
+        Assert.Equal(3, logger.Collector.GetSnapshot().Count(r => r.Level == LogLevel.Warning));
+    }
+
+    [Fact]
+    public async Task Past_the_given_instant_the_fault_is_let_through()
+    {
+        var until = clock.GetUtcNow().AddSeconds(3);
+        var attempts = 0;
+        var run = new LedgerRetry(clock, logger).UntilAsync(until, () => Task.FromResult(++attempts > 0 ? throw Unavailable() : 0), CancellationToken.None);
+
+        await Assert.ThrowsAsync<PostgresException>(() => AdvanceUntilDoneAsync(run));
+        Assert.InRange(attempts, 2, 10);
+        Assert.True(clock.GetUtcNow() <= until);
+    }
+
+    [Fact]
+    public async Task Any_other_fault_is_not_retried()
+    {
+        var attempts = 0;
+        var run = new LedgerRetry(clock, logger).UntilAsync<int>(
+            clock.GetUtcNow().AddMinutes(1),
+            () => { attempts++; throw new InvalidOperationException("a bug"); },
+            CancellationToken.None);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => run);
+        Assert.Equal(1, attempts);
+        Assert.Empty(logger.Collector.GetSnapshot());
+    }
+
+    /// <summary>Moves the fake clock on in small steps until <paramref name="run"/> ends (each step releases a pending wait).</summary>
+    private async Task<T> AdvanceUntilDoneAsync<T>(Task<T> run)
+    {
+        for (var step = 0; step < 10_000 && !run.IsCompleted; step++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Yield();
+        }
+
+        return await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
