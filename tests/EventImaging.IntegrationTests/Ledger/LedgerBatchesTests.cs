@@ -15,12 +15,12 @@ namespace EventImaging.IntegrationTests.Ledger;
 /// and each caller gets its own answer. The publish lease is long here, so the outbox sweeper never touches these rows.
 /// </summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
+public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output) : IAsyncLifetime
 {
     private PipelineEnvironment env = null!;
 
     public async Task InitializeAsync() =>
-        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Outbox:PublishLease"] = "00:10:00" });
+        env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Outbox:PublishLease"] = "00:10:00" }, output: output);
 
     public async Task DisposeAsync() => await env.DisposeAsync();
 

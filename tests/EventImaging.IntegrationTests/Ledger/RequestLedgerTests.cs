@@ -10,11 +10,11 @@ namespace EventImaging.IntegrationTests.Ledger;
 
 /// <summary>The ledger in a running pipeline: no event lost between commit and publish, and the queries on their partial indexes (the rest: <see cref="LedgerSuite"/>).</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
-public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture postgres) : IAsyncLifetime
+public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output) : IAsyncLifetime
 {
     private PipelineEnvironment env = null!;
 
-    public async Task InitializeAsync() => env = await PipelineEnvironment.StartAsync(rabbitMq, postgres);
+    public async Task InitializeAsync() => env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
 
     public async Task DisposeAsync() => await env.DisposeAsync();
 
