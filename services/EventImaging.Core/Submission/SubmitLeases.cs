@@ -8,7 +8,7 @@ namespace EventImaging.Core.Submission;
 /// The ledger writes of a create attempt: its submit lease, and what the attempt learnt (a task, a retry time, another
 /// provider). Each is a compare-and-set on a received row, so of two workers only the lease holder records anything.
 /// </summary>
-public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, LedgerRetry retry, WorkerIdentity worker, TimeProvider clock)
+public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, RequestRows rows, LedgerRetry retry, WorkerIdentity worker, TimeProvider clock)
 {
     /// <summary>
     /// Takes the submit lease of <paramref name="row"/> for one create attempt (see <see cref="TryLeaseAsync(Guid, string, string, string?, TimeSpan, TimeSpan, CancellationToken)"/>)
@@ -24,7 +24,7 @@ public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, Le
         }
 
         var requestId = row.RequestId;
-        return await retry.UntilAsync(until, () => FindAsync(requestId, cancellationToken), cancellationToken)
+        return await retry.UntilAsync(until, () => rows.FindAsync(requestId, cancellationToken), cancellationToken)
             ?? throw new InvalidOperationException($"Request {requestId} vanished from the ledger while leased.");
     }
 
@@ -103,12 +103,6 @@ public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, Le
                 .SetProperty(r => r.LeaseOwner, (string?)null)
                 .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken);
-    }
-
-    private async Task<ImageRequest?> FindAsync(Guid requestId, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Requests.AsNoTracking().SingleOrDefaultAsync(r => r.RequestId == requestId, cancellationToken);
     }
 
     /// <summary>Moves a received row to another provider and makes it due at once; its last attempt's outcome is known.</summary>
