@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 
 namespace EventImaging.Core.Ledger;
@@ -17,16 +18,24 @@ public sealed partial class LedgerRetry(TimeProvider clock, ILogger<LedgerRetry>
         var wait = FirstWait;
         while (true)
         {
+            ExceptionDispatchInfo fault;
             try
             {
                 return await write();
             }
             catch (Exception ex) when (LedgerFaults.IsUnavailable(ex) && clock.GetUtcNow() + wait < until)
             {
+                fault = ExceptionDispatchInfo.Capture(ex);
                 LogRetry(wait);
-                await Task.Delay(wait, clock, cancellationToken);
-                wait = wait * 2 < LongestWait ? wait * 2 : LongestWait;
             }
+
+            await Task.Delay(wait, clock, cancellationToken);
+            if (clock.GetUtcNow() >= until)
+            {
+                fault.Throw(); // the wait overran the instant: trying now could race the worker that owns the row next
+            }
+
+            wait = wait * 2 < LongestWait ? wait * 2 : LongestWait;
         }
     }
 

@@ -31,12 +31,16 @@ public sealed class LedgerRetryTests
     public async Task Past_the_given_instant_the_fault_is_let_through()
     {
         var until = clock.GetUtcNow().AddSeconds(3);
-        var attempts = 0;
-        var run = new LedgerRetry(clock, logger).UntilAsync(until, () => Task.FromResult(++attempts > 0 ? throw Unavailable() : 0), CancellationToken.None);
+        var attemptedAt = new List<DateTimeOffset>();
+        var run = new LedgerRetry(clock, logger).UntilAsync<int>(until, () =>
+        {
+            attemptedAt.Add(clock.GetUtcNow());
+            throw Unavailable();
+        }, CancellationToken.None);
 
         await Assert.ThrowsAsync<PostgresException>(() => AdvanceUntilDoneAsync(run));
-        Assert.InRange(attempts, 2, 10);
-        Assert.True(clock.GetUtcNow() <= until);
+        Assert.InRange(attemptedAt.Count, 2, 10);
+        Assert.All(attemptedAt, at => Assert.True(at < until, $"attempted at {at:O}, past {until:O}"));
     }
 
     [Fact]
