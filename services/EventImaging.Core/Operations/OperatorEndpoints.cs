@@ -12,14 +12,12 @@ using Microsoft.Extensions.Options;
 namespace EventImaging.Core.Operations;
 
 /// <summary>
-/// <c>GET /operator/requests/{requestId}</c>: one request's state, timeline, task id and result or error, for
-/// operators. It exists only when <c>Operator:ApiKey</c> is set, and answers 401 to any caller without that key;
-/// deployments also keep it off the public ingress, which routes only <c>/callbacks</c>.
+/// The operator API under <c>/operator</c>: looking a request up (<c>GET /operator/requests/{requestId}</c>) and what
+/// operators can do about it. It exists only when <c>Operator:ApiKey</c> is set, and answers 401 to any caller without
+/// that key; deployments also keep it off the public ingress, which routes only <c>/callbacks</c>.
 /// </summary>
 public static partial class OperatorEndpoints
 {
-    public const string RoutePattern = "/operator/requests/{requestId:guid}";
-
     /// <summary>The operator API's settings (<c>Operator:ApiKey</c>); <see cref="MapOperatorApi"/> maps it when a key is set.</summary>
     public static IHostApplicationBuilder AddOperatorApi(this IHostApplicationBuilder builder)
     {
@@ -37,17 +35,9 @@ public static partial class OperatorEndpoints
             return endpoints;
         }
 
-        var key = Encoding.UTF8.GetBytes(options.ApiKey);
-        endpoints.MapGet(RoutePattern, async (Guid requestId, HttpRequest request, RequestRows ledger, CancellationToken cancellationToken) =>
+        var operators = endpoints.MapGroup("/operator").AddEndpointFilter(new OperatorKeyFilter(Encoding.UTF8.GetBytes(options.ApiKey)));
+        operators.MapGet("/requests/{requestId:guid}", async (Guid requestId, RequestRows ledger, CancellationToken cancellationToken) =>
         {
-            if (!Presents(request, key))
-            {
-                request.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
-                return Results.Problem(
-                    statusCode: StatusCodes.Status401Unauthorized,
-                    title: "Send the operator key as 'Authorization: Bearer <Operator:ApiKey>'.");
-            }
-
             var row = await ledger.FindAsync(requestId, cancellationToken);
             return row is null
                 ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"Request {requestId} is not in the ledger.")
@@ -56,18 +46,32 @@ public static partial class OperatorEndpoints
         return endpoints;
     }
 
-    private static bool Presents(HttpRequest request, byte[] key)
+    [LoggerMessage(Level = LogLevel.Information, Message = "The operator API is off: set Operator:ApiKey to enable it under /operator")]
+    private static partial void LogOff(ILogger logger);
+
+    /// <summary>Lets through only callers presenting the operator key as <c>Authorization: Bearer …</c> (compared in fixed time).</summary>
+    private sealed class OperatorKeyFilter(byte[] key) : IEndpointFilter
     {
-        var header = request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
-            return false;
+            var request = context.HttpContext.Request;
+            if (!Presents(request))
+            {
+                context.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+                return Results.Problem(
+                    statusCode: StatusCodes.Status401Unauthorized,
+                    title: "Send the operator key as 'Authorization: Bearer <Operator:ApiKey>'.");
+            }
+
+            return await next(context);
         }
 
-        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()), key);
+        private bool Presents(HttpRequest request)
+        {
+            var header = request.Headers.Authorization.ToString();
+            const string scheme = "Bearer ";
+            return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
+                && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()), key);
+        }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "The operator request lookup is off: set Operator:ApiKey to enable GET /operator/requests/<requestId>")]
-    private static partial void LogOff(ILogger logger);
 }
