@@ -1,4 +1,5 @@
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
@@ -34,6 +35,7 @@ public sealed partial class CallbackHandler(
     LedgerBatches batches,
     RequestFinisher finisher,
     DueRows dueRows,
+    RequestHistory history,
     TimeProvider clock,
     ILogger<CallbackHandler> logger)
 {
@@ -49,6 +51,7 @@ public sealed partial class CallbackHandler(
         {
             using var unreadableScope = logger.BeginRequestScope(requestId, client.Name);
             LogUnreadable(requestId, client.Name, ex.Message);
+            history.Record(requestId, HistoryKinds.Callback, $"unreadable body ({ex.Message}); answered 400, the task is polled now");
             await MakeDueNowAsync(requestId, cancellationToken);
             return CallbackResult.Unreadable;
         }
@@ -72,18 +75,25 @@ public sealed partial class CallbackHandler(
         if (row is null || row.Provider != client.Name || (row.ProviderTaskId is not null && row.ProviderTaskId != task.TaskId))
         {
             LogTaskMismatch(requestId, task.TaskId);
+            if (row is not null)
+            {
+                history.Record(requestId, HistoryKinds.Callback, $"refused (404): from {client.Name} for task {task.TaskId}, the ledger holds {row.Provider} task {row.ProviderTaskId}");
+            }
+
             return CallbackResult.NotFound;
         }
 
         if (row.State.IsTerminal())
         {
-            if (row.ErrorCode == FailureCodes.Timeout)
+            if ((row.State == RequestState.Completed) != (task.Status == ProviderTaskStatus.Completed))
             {
-                LogLate(requestId, task.TaskId);
+                LogLate(requestId, task.TaskId, row.ErrorCode ?? "completed");
+                history.Record(requestId, HistoryKinds.Callback, $"stale: {task.Status} came after the request ended ({row.ErrorCode ?? "completed"}); nothing changes");
             }
             else
             {
                 LogDuplicate(requestId, row.State);
+                history.Record(requestId, HistoryKinds.Callback, $"duplicate: {task.Status} for a request already {row.State.ToString().ToLowerInvariant()}; nothing changes");
             }
 
             return CallbackResult.Accepted;
@@ -91,6 +101,7 @@ public sealed partial class CallbackHandler(
 
         if (!task.IsTerminal)
         {
+            history.Record(requestId, HistoryKinds.Callback, $"progress: {task.Status}, {task.Progress?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} %");
             return CallbackResult.Accepted;
         }
 
@@ -98,7 +109,12 @@ public sealed partial class CallbackHandler(
         span?.SetTag("eventimaging.completion_path", CompletionPaths.Callback);
         span?.SetTag("eventimaging.provider_task_id", task.TaskId);
         var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow());
-        await finisher.FinishAsync(row, outcome, task.TaskId, FinishedBy.Callback, cancellationToken);
+        history.Record(requestId, HistoryKinds.Callback, $"{task.Status} for task {task.TaskId}");
+        if (!await finisher.FinishAsync(row, outcome, task.TaskId, FinishedBy.Callback, cancellationToken))
+        {
+            history.Record(requestId, HistoryKinds.Callback, $"stale: another writer ended the request first; {task.Status} changes nothing");
+        }
+
         return CallbackResult.Accepted;
     }
 
@@ -115,8 +131,8 @@ public sealed partial class CallbackHandler(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Late callback for request {RequestId} (task {ProviderTaskId}) ignored: the request already timed out")]
-    private partial void LogLate(Guid requestId, string providerTaskId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Late callback for request {RequestId} (task {ProviderTaskId}) ignored: the request had already ended ({Code})")]
+    private partial void LogLate(Guid requestId, string providerTaskId, string code);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Callback for request {RequestId} from {Provider} has an unreadable body: {Reason}")]
     private partial void LogUnreadable(Guid requestId, string provider, string reason);

@@ -1,3 +1,4 @@
+using EventImaging.Core.History;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -16,6 +17,8 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
     public const int TaskIdLength = 128;
 
     public DbSet<ImageRequest> Requests => Set<ImageRequest>();
+
+    public DbSet<HistoryEntry> History => Set<HistoryEntry>();
 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
@@ -39,8 +42,19 @@ public sealed class LedgerDbContext(DbContextOptions<LedgerDbContext> options) :
         // The in-flight gauges count unfinished rows and read the oldest one.
         request.HasIndex(r => r.CreatedAt).HasFilter("finished_at IS NULL").HasDatabaseName("ix_image_requests_in_flight");
         // The outbox sweeper looks only at terminal rows whose event is not yet published.
-        request.HasIndex(r => r.FinishedAt).HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL")
+        request.HasIndex(r => r.FinishedAt, "ix_image_requests_unpublished").HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL")
             .HasDatabaseName("ix_image_requests_unpublished");
+        // Retention deletes finished rows oldest first: its cost follows the expired rows, not the table.
+        request.HasIndex(r => r.FinishedAt, "ix_image_requests_finished").HasFilter("finished_at IS NOT NULL")
+            .HasDatabaseName("ix_image_requests_finished");
+
+        // The append-only history of each request, read (and deleted by retention) by request, in the order written.
+        var history = modelBuilder.Entity<HistoryEntry>();
+        history.ToTable("request_history");
+        history.HasKey(h => h.Id).HasName("PK_request_history");
+        history.Property(h => h.Kind).HasMaxLength(HistoryEntry.KindLength);
+        history.Property(h => h.Detail).HasMaxLength(HistoryEntry.DetailLength);
+        history.HasIndex(h => new { h.RequestId, h.Id }).HasDatabaseName("ix_request_history_request");
 
         modelBuilder.Entity<DataProtectionKey>().ToTable("data_protection_keys").HasKey(k => k.Id).HasName("PK_data_protection_keys");
 

@@ -1,5 +1,7 @@
 using EventImaging.Core.Configuration;
+using EventImaging.Core.History;
 using EventImaging.Core.ServiceDefaults;
+using EventImaging.Core.Telemetry;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -23,12 +25,22 @@ public static class LedgerExtensions
     public static IHostApplicationBuilder AddLedger(this IHostApplicationBuilder builder)
     {
         builder.AddLedgerDatabase();
-        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section)
+            .Validate(o => o.Retention >= TimeSpan.Zero, "Ledger:Retention must not be negative (0 keeps everything).")
+            .Validate(o => o.RetentionInterval > TimeSpan.Zero && o.RetentionBatchSize > 0, "Ledger:RetentionInterval and Ledger:RetentionBatchSize must be positive.")
+            .Validate(o => o.HistoryLimit > 0, "Ledger:HistoryLimit must be positive.")
+            .ValidateOnStart();
         builder.Services.AddHostedService<LedgerSchema>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<WorkerIdentity>();
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<RequestMetrics>();
         builder.Services.AddSingleton<RequestRows>();
         builder.Services.AddSingleton<LedgerRetry>();
+        // Every service that works on requests records what it did; the writer stops after the services that record.
+        builder.Services.AddSingleton<RequestHistory>();
+        builder.Services.AddSingleton<HistoryRows>();
+        builder.Services.AddHostedService<HistoryWriter>();
         builder.Services.AddHealthChecks().AddDbContextCheck<LedgerDbContext>("ledger", tags: [ServiceDefaultsExtensions.ReadyTag]);
 
         builder.Services.AddDataProtection()

@@ -43,6 +43,7 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
         {
             await db.Database.EnsureCreatedAsync(cancellationToken);
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            await RequireEveryTableAsync(db, cancellationToken);
             return [];
         }
 
@@ -77,6 +78,22 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
         finally
         {
             await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
+    /// The embedded file is created from the model and never migrated: a file an older version created lacks the tables
+    /// added since, and would fail at the first write to them. Said once, at start, with what to do.
+    /// </summary>
+    private static async Task RequireEveryTableAsync(LedgerDbContext db, CancellationToken cancellationToken)
+    {
+        var existing = await db.Database.SqlQueryRaw<string>("SELECT name AS \"Value\" FROM sqlite_master WHERE type = 'table'").ToListAsync(cancellationToken);
+        var missing = db.Model.GetEntityTypes().Select(e => e.GetTableName()!).Where(t => !existing.Contains(t)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"The embedded ledger file '{db.Database.GetDbConnection().DataSource}' was made by an older version of EventImaging and lacks the table(s) "
+                + $"{string.Join(", ", missing)}. Delete the file (it holds only this machine's trial requests) or point Ledger:SqlitePath at a new one.");
         }
     }
 

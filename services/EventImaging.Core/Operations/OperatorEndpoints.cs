@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using EventImaging.Core.Cancellation;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,6 +24,7 @@ public static partial class OperatorEndpoints
     public static IHostApplicationBuilder AddOperatorApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OperatorOptions>().BindConfiguration(OperatorOptions.Section).ValidateOnStart();
+        builder.AddRequestCanceller();
         return builder;
     }
 
@@ -36,15 +39,23 @@ public static partial class OperatorEndpoints
         }
 
         var operators = endpoints.MapGroup("/operator").AddEndpointFilter(new OperatorKeyFilter(Encoding.UTF8.GetBytes(options.ApiKey)));
-        operators.MapGet("/requests/{requestId:guid}", async (Guid requestId, RequestRows ledger, CancellationToken cancellationToken) =>
+        operators.MapGet("/requests/{requestId:guid}", async (Guid requestId, RequestRows ledger, HistoryRows history, CancellationToken cancellationToken) =>
         {
             var row = await ledger.FindAsync(requestId, cancellationToken);
             return row is null
                 ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"Request {requestId} is not in the ledger.")
-                : Results.Ok(RequestTimeline.Of(row));
+                : Results.Ok(RequestTimeline.Of(row, await history.ForRequestAsync(requestId, cancellationToken)));
         });
+        operators.MapPost("/requests/{requestId:guid}/cancel", async (Guid requestId, CancelBody? body, RequestCanceller canceller, CancellationToken cancellationToken) =>
+            (await canceller.CancelAsync(requestId, body?.Reason, By, cancellationToken)).ToHttpResult(requestId));
         return endpoints;
     }
+
+    /// <summary>Who cancels through this API, as the <c>ImageFailed</c> message says.</summary>
+    public const string By = "an operator";
+
+    /// <summary>The optional body of a cancel: why.</summary>
+    public sealed record CancelBody(string? Reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The operator API is off: set Operator:ApiKey to enable it under /operator")]
     private static partial void LogOff(ILogger logger);

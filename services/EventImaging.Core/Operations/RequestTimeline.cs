@@ -1,12 +1,13 @@
 using System.Text.Json;
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Requests;
 
 namespace EventImaging.Core.Operations;
 
-/// <summary>One step of a request's life: a ledger transition, or the publish of its terminal event.</summary>
+/// <summary>One step of a request's life: what happened (<see cref="HistoryKinds"/>), when, in words.</summary>
 public sealed record TimelineEntry(DateTimeOffset At, string Step, string Detail);
 
 /// <summary>
@@ -26,10 +27,23 @@ public sealed record RequestTimeline(
     DateTimeOffset UpdatedAt)
 {
     /// <summary>
-    /// Every transition of the ledger writes its own timestamp (received → submitted → completed / failed, then
-    /// the event's publish), so the timeline is read from the row itself: no history table, no extra write.
+    /// The timeline is the request's history (<see cref="HistoryEntry"/>: every submit attempt, callback, poll, cancel,
+    /// transition and publish). A request with none (it was received before the history was kept) shows what its row's
+    /// own timestamps tell: received → submitted → completed / failed → event published.
     /// </summary>
-    public static RequestTimeline Of(ImageRequest row)
+    public static RequestTimeline Of(ImageRequest row, IReadOnlyList<HistoryEntry> history) => new(
+        RequestView.Of(row),
+        history.Count > 0 ? [.. history.Select(h => new TimelineEntry(h.At, h.Kind, h.Detail))] : FromRow(row),
+        row.SubmitAttempts,
+        row.UnknownOutcomes,
+        row.PollCount,
+        row.NextActionAt,
+        row.LeaseOwner,
+        row.LeaseUntil,
+        TraceIdOf(row.TraceParent),
+        row.UpdatedAt);
+
+    private static List<TimelineEntry> FromRow(ImageRequest row)
     {
         var timeline = new List<TimelineEntry> { new(row.CreatedAt, "received", $"for {row.Provider} {row.Model}, deadline {row.Deadline:O}") };
         if (row.SubmittedAt is { } submittedAt)
@@ -49,17 +63,7 @@ public sealed record RequestTimeline(
             timeline.Add(new(publishedAt, "event published", row.EventType ?? ""));
         }
 
-        return new RequestTimeline(
-            RequestView.Of(row),
-            timeline,
-            row.SubmitAttempts,
-            row.UnknownOutcomes,
-            row.PollCount,
-            row.NextActionAt,
-            row.LeaseOwner,
-            row.LeaseUntil,
-            TraceIdOf(row.TraceParent),
-            row.UpdatedAt);
+        return timeline;
     }
 
     private static string? CompletedVia(ImageRequest row) =>

@@ -1,3 +1,4 @@
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.Hosting;
@@ -14,6 +15,7 @@ public sealed class OutboxSweeper(
     OutboxRows outbox,
     TerminalEventPublisher publisher,
     IOptions<OutboxOptions> options,
+    RequestHistory history,
     WorkerIdentity worker,
     TimeProvider clock,
     ILogger<OutboxSweeper> logger)
@@ -48,6 +50,7 @@ public sealed class OutboxSweeper(
                 && await publisher.PublishAsync(row, cancellationToken))
             {
                 published++;
+                history.Record(row.RequestId, HistoryKinds.Republished, $"{row.EventType}, by the outbox sweeper");
                 logger.LogInformation("Outbox republished {EventType} for request {RequestId}", row.EventType, row.RequestId);
             }
         }

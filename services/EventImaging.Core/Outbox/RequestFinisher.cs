@@ -1,4 +1,5 @@
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -16,13 +17,21 @@ public enum FinishedBy
 
     /// <summary>The submitter: a create the provider refused for good, or a command that could not be sent at all.</summary>
     Submitter,
+
+    /// <summary>A cancel, from a <c>CancelImage</c> command or an operator.</summary>
+    Cancel,
 }
 
 /// <summary>
 /// Ends a request: the terminal compare-and-set (group-committed with concurrent ones), then, for the one writer that
 /// won it, the log line, the metrics and the publish of its event. Every path that ends a request goes through here.
 /// </summary>
-public sealed partial class RequestFinisher(LedgerBatches batches, TerminalEventPublisher events, RequestMetrics metrics, ILogger<RequestFinisher> logger)
+public sealed partial class RequestFinisher(
+    LedgerBatches batches,
+    TerminalEventPublisher events,
+    RequestMetrics metrics,
+    RequestHistory history,
+    ILogger<RequestFinisher> logger)
 {
     /// <summary>True when this call made the transition (and published its event, or left it to the sweeper).</summary>
     public async Task<bool> FinishAsync(ImageRequest row, TerminalOutcome outcome, string? expectedTaskId, FinishedBy by, CancellationToken cancellationToken)
@@ -41,14 +50,24 @@ public sealed partial class RequestFinisher(LedgerBatches batches, TerminalEvent
     public async Task AnnounceAsync(ImageRequest row, TerminalOutcome outcome, string? taskId, FinishedBy by, CancellationToken cancellationToken)
     {
         LogFinished(row.RequestId, outcome.State, Via(by), row.Provider, taskId ?? row.ProviderTaskId, outcome.ErrorCode);
+        history.Record(
+            row.RequestId,
+            outcome.State == RequestState.Completed ? HistoryKinds.Completed : HistoryKinds.Failed,
+            outcome.State == RequestState.Completed
+                ? $"via {Via(by)}, task {taskId ?? row.ProviderTaskId}"
+                : $"via {Via(by)}: {outcome.ErrorCode}: {outcome.ErrorMessage}");
         metrics.Finished(row, outcome, CompletionPath(by, outcome));
-        await events.PublishAsync(row.RequestId, outcome, cancellationToken);
+        if (await events.PublishAsync(row.RequestId, outcome, cancellationToken))
+        {
+            history.Record(row.RequestId, HistoryKinds.Published, outcome.EventType);
+        }
     }
 
     private static string Via(FinishedBy by) => by switch
     {
         FinishedBy.Callback => CompletionPaths.Callback,
         FinishedBy.Poll => CompletionPaths.Poll,
+        FinishedBy.Cancel => "cancel",
         _ => "submitter",
     };
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers;
@@ -20,6 +21,7 @@ public sealed partial class StatusPoll(
     RequestFinisher finisher,
     IOptions<PollingOptions> options,
     RequestMetrics metrics,
+    RequestHistory history,
     TimeProvider clock,
     ILogger<StatusPoll> logger) : IDueRowHandler
 {
@@ -79,12 +81,14 @@ public sealed partial class StatusPoll(
         {
             var task = await provider.GetAsync(row.ProviderTaskId!, cancellationToken);
             metrics.ProviderCall(provider.Name, "query", "ok", clock.GetElapsedTime(started));
+            history.Record(row.RequestId, HistoryKinds.Poll, $"query {row.PollCount + 1}: {task.Status}, {task.Progress?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} %");
             return new StatusAnswer(task, null);
         }
         catch (ProviderException ex)
         {
             metrics.ProviderCall(provider.Name, "query", ex.Kind.ToString().ToLowerInvariant(), clock.GetElapsedTime(started));
             LogQueryFailed(row.RequestId, row.Provider, ex.HttpStatus, ex.Message);
+            history.Record(row.RequestId, HistoryKinds.Poll, $"query {row.PollCount + 1} failed: {ex.Kind} (HTTP {ex.HttpStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}): {ex.Message}");
             return new StatusAnswer(null, PermanentFailure(provider, row, ex));
         }
         finally

@@ -1,5 +1,5 @@
 using EventImaging.Contracts;
-using EventImaging.Core.Ledger;
+using EventImaging.Core.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -13,17 +13,11 @@ public sealed class GenerateImageConsumer(SubmissionService submission) : IConsu
 }
 
 /// <summary>
-/// Bounded concurrency. Provider failures are not retried here: the ledger schedules them, so a long wait
-/// neither holds the message nor is lost on restart. A ledger outage is retried in place for as long as it lasts
-/// (growing intervals up to <see cref="LedgerRetryMaxInterval"/>): nothing can be recorded meanwhile, the message stays
-/// unacknowledged (redelivered if this replica dies), and sending it to the error queue would lose the request. Any
-/// other fault is not retried: it would fail the same way, so the message goes to the error queue at once.
+/// Bounded concurrency. Provider failures are not retried here: the ledger schedules them, so a long wait neither holds
+/// the message nor is lost on restart. A ledger outage is retried in place (<see cref="LedgerOutageRetry"/>).
 /// </summary>
 public sealed class GenerateImageConsumerDefinition : ConsumerDefinition<GenerateImageConsumer>
 {
-    /// <summary>The longest wait between two tries of a command while the ledger is unreachable.</summary>
-    public static readonly TimeSpan LedgerRetryMaxInterval = TimeSpan.FromSeconds(10);
-
     public GenerateImageConsumerDefinition(IOptions<SubmitterOptions> options)
     {
         ConcurrentMessageLimit = options.Value.ConcurrentSubmissions;
@@ -32,12 +26,6 @@ public sealed class GenerateImageConsumerDefinition : ConsumerDefinition<Generat
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<GenerateImageConsumer> consumerConfigurator,
-        IRegistrationContext context)
-    {
-        endpointConfigurator.UseMessageRetry(retry =>
-        {
-            retry.Handle<Exception>(LedgerFaults.IsUnavailable);
-            retry.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(200), LedgerRetryMaxInterval, TimeSpan.FromMilliseconds(500));
-        });
-    }
+        IRegistrationContext context) =>
+        endpointConfigurator.UseLedgerOutageRetry();
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Outbox;
@@ -22,6 +23,7 @@ public sealed partial class InvalidCommands(
     RequestRows rows,
     RequestFinisher finisher,
     IOptions<OutboxOptions> outbox,
+    RequestHistory history,
     ILogger<InvalidCommands> logger)
 {
     /// <summary>True when the command was invalid and is answered (or was answered before, for a duplicate).</summary>
@@ -63,10 +65,12 @@ public sealed partial class InvalidCommands(
         row.LeaseUntil = row.Deadline + outbox.Value.PublishLease;
         if (await rows.TryInsertAsync(row, cancellationToken))
         {
+            history.Record(row.RequestId, HistoryKinds.Received, "an invalid command, answered at once");
             await finisher.AnnounceAsync(row, outcome, null, FinishedBy.Submitter, cancellationToken);
         }
         else
         {
+            history.Record(row.RequestId, HistoryKinds.Received, "again (a duplicate of an invalid command); nothing to do");
             LogDuplicate(row.RequestId);
         }
 

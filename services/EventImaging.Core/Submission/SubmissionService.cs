@@ -1,4 +1,5 @@
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Requests;
 using EventImaging.Core.Telemetry;
@@ -17,6 +18,7 @@ public sealed partial class SubmissionService(
     NewRows newRows,
     RequestRows rows,
     SubmitAttempt attempt,
+    RequestHistory history,
     ILogger<SubmissionService> logger)
 {
     /// <param name="publisher">The consumed command's context, to which the answers it causes are linked.</param>
@@ -33,9 +35,13 @@ public sealed partial class SubmissionService(
         if (!await rows.TryInsertAsync(row, cancellationToken))
         {
             // The ledger already drives this request (retries, crash recovery and deadline included).
-            LogDuplicate(command.RequestId, (await rows.FindAsync(command.RequestId, cancellationToken))?.State);
+            var state = (await rows.FindAsync(command.RequestId, cancellationToken))?.State;
+            history.Record(command.RequestId, HistoryKinds.Received, $"again (a duplicate command, the request being {state?.ToString().ToLowerInvariant()}); nothing to do");
+            LogDuplicate(command.RequestId, state);
             return;
         }
+
+        history.Record(row.RequestId, HistoryKinds.Received, $"for {row.Provider} {row.Model}, deadline {row.Deadline:O}");
 
         await attempt.SubmitAsync(row, routed.Client!, claimedBy: null, publisher, cancellationToken);
     }

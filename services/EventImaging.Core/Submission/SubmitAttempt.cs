@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EventImaging.Contracts;
 using EventImaging.Core.Callbacks;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Outbox;
@@ -27,6 +28,7 @@ public sealed partial class SubmitAttempt(
     IOptions<SubmitterOptions> options,
     IOptions<PollingOptions> polling,
     RequestMetrics metrics,
+    RequestHistory history,
     TimeProvider clock,
     ILogger<SubmitAttempt> logger) : IDueRowHandler
 {
@@ -89,9 +91,12 @@ public sealed partial class SubmitAttempt(
             metrics.ProviderCall(leased.Provider, "create", ex.Kind.ToString().ToLowerInvariant(), clock.GetElapsedTime(started));
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Failure.Code);
             span?.SetTag("eventimaging.failure_kind", ex.Kind.ToString());
+            history.Record(leased.RequestId, HistoryKinds.Submit, $"attempt {leased.SubmitAttempts} to {leased.Provider} {leased.Model}: {ex.Kind} (HTTP {ex.HttpStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}): {ex.Message}");
             await HandleFailureAsync(leased, command, ex, cancellationToken);
             return;
         }
+
+        history.Record(leased.RequestId, HistoryKinds.Submit, $"attempt {leased.SubmitAttempts} to {leased.Provider} {leased.Model}: accepted as task {task.TaskId}");
 
         var now = clock.GetUtcNow();
         var firstPoll = PollSchedule.First(now, task.EstimatedSeconds, submission.CallbackUrl is not null, polling.Value, leased.Deadline);

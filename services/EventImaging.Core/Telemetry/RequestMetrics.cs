@@ -24,6 +24,8 @@ public sealed class RequestMetrics
     private readonly Histogram<int> batches;
     private readonly Counter<long> shed;
     private readonly Counter<long> deadLettered;
+    private readonly Counter<long> historyDropped;
+    private readonly Counter<long> expired;
     private readonly TimeProvider clock;
 
     public RequestMetrics(IMeterFactory meters, TimeProvider clock)
@@ -43,6 +45,9 @@ public sealed class RequestMetrics
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
         deadLettered = meter.CreateCounter<long>(
             "eventimaging.commands.dead_lettered", "{message}", "Messages moved to an error queue, by reason: unreadable (no requestId to answer) or fault.");
+        historyDropped = meter.CreateCounter<long>(
+            "eventimaging.history.dropped", "{entry}", "History entries dropped because the queue of entries waiting for the ledger was full.");
+        expired = meter.CreateCounter<long>("eventimaging.retention.deleted", "{request}", "Finished requests deleted by retention, with their history.");
         shed = meter.CreateCounter<long>("eventimaging.callbacks.shed", "{callback}", "Callbacks answered 503 because Callbacks:MaxInFlight were already in flight.");
     }
 
@@ -87,6 +92,12 @@ public sealed class RequestMetrics
 
     /// <summary>A message moved to an error queue; <paramref name="reason"/> is <c>unreadable</c> or <c>fault</c>.</summary>
     public void DeadLettered(string reason) => deadLettered.Add(1, new TagList { { "reason", reason } });
+
+    /// <summary>A history entry dropped: the queue of entries waiting for the ledger was full.</summary>
+    public void HistoryDropped() => historyDropped.Add(1);
+
+    /// <summary>Finished requests deleted by retention.</summary>
+    public void RetentionDeleted(int requests) => expired.Add(requests);
 
     /// <summary>A callback turned away with 503: the receiver already had <c>Callbacks:MaxInFlight</c> in hand.</summary>
     public void CallbackShed() => shed.Add(1);

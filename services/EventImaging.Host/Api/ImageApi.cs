@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EventImaging.Contracts;
+using EventImaging.Core.Cancellation;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.Core.Requests;
@@ -14,6 +15,7 @@ public static class ImageApi
     {
         endpoints.MapPost("/v1/images", SubmitAsync);
         endpoints.MapGet("/v1/images/{requestId:guid}", GetAsync);
+        endpoints.MapDelete("/v1/images/{requestId:guid}", CancelAsync);
         return endpoints;
     }
 
@@ -43,6 +45,10 @@ public static class ImageApi
         await publisher.Publish(command, cancellationToken);
         return Results.Accepted($"/v1/images/{command.RequestId}", new { requestId = command.RequestId });
     }
+
+    /// <summary>Cancels the request (<c>?reason=</c> optional): 200 cancelled, 409 already ended, 404 unknown.</summary>
+    private static async Task<IResult> CancelAsync(Guid requestId, string? reason, RequestCanceller canceller, CancellationToken cancellationToken) =>
+        (await canceller.CancelAsync(requestId, reason, CancelImageConsumer.By, cancellationToken)).ToHttpResult(requestId);
 
     private static async Task<IResult> GetAsync(Guid requestId, RequestRows ledger, CancellationToken cancellationToken)
     {

@@ -62,6 +62,25 @@ public sealed class HostWalkthroughTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Fact]
+    public async Task A_running_request_is_cancelled_with_delete_and_a_second_delete_says_it_had_ended()
+    {
+        var requestId = await SubmitAsync(new { prompt = "A slow lighthouse [sim:never-finish]" });
+        await Eventually.UntilAsync(
+            async () => (await http.GetAsync(new Uri(host.BaseUrl, $"/v1/images/{requestId}"))).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(10),
+            "the request to be recorded");
+
+        var cancel = await http.DeleteAsync(new Uri(host.BaseUrl, $"/v1/images/{requestId}?reason=changed%20my%20mind"));
+
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        var view = await FinishedAsync(requestId);
+        Assert.Equal("cancelled", view.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("Cancelled by the caller: changed my mind", view.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, (await http.DeleteAsync(new Uri(host.BaseUrl, $"/v1/images/{requestId}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync(new Uri(host.BaseUrl, $"/v1/images/{Guid.NewGuid()}"))).StatusCode);
+    }
+
     private async Task<Guid> SubmitAsync(object body)
     {
         var response = await http.PostAsJsonAsync(new Uri(host.BaseUrl, "/v1/images"), body);

@@ -1,9 +1,11 @@
 extern alias receiver;
 extern alias submitter;
 
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using EventImaging.IntegrationTests.Infrastructure;
@@ -163,14 +165,17 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         return app;
     }
 
-    /// <summary>Publishes a command as any non-.NET service would: plain camelCase JSON on the contract's exchange.</summary>
-    public async Task PublishJsonAsync(object command)
+    /// <summary>
+    /// Publishes a command as any non-.NET service would: plain camelCase JSON on the contract's exchange
+    /// (<c>GenerateImage</c>'s unless <paramref name="contract"/> names another).
+    /// </summary>
+    public async Task PublishJsonAsync(object command, string contract = nameof(GenerateImage))
     {
         await using var connection = await new ConnectionFactory { Uri = Broker }.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         var body = JsonSerializer.SerializeToUtf8Bytes(command, EventJson.Options);
         var properties = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent };
-        await channel.BasicPublishAsync("EventImaging.Contracts:GenerateImage", "", mandatory: false, properties, body);
+        await channel.BasicPublishAsync($"EventImaging.Contracts:{contract}", "", mandatory: false, properties, body);
     }
 
     /// <summary>Publishes <paramref name="body"/> as it is, as plain JSON on the command's exchange (a publisher's bug included).</summary>
@@ -182,14 +187,14 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         await channel.BasicPublishAsync("EventImaging.Contracts:GenerateImage", "", mandatory: false, properties, Encoding.UTF8.GetBytes(body));
     }
 
-    /// <summary>How many commands wait in MassTransit's error queue of the submitter (<c>generate-image_error</c>); 0 before it exists.</summary>
-    public async Task<uint> ErrorQueueDepthAsync()
+    /// <summary>How many commands wait in one of MassTransit's error queues of the submitter (<c>generate-image_error</c> unless named); 0 before it exists.</summary>
+    public async Task<uint> ErrorQueueDepthAsync(string queue = "generate-image_error")
     {
         await using var connection = await new ConnectionFactory { Uri = Broker }.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         try
         {
-            return (await channel.QueueDeclarePassiveAsync("generate-image_error")).MessageCount;
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
         }
         catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
         {
@@ -260,6 +265,23 @@ public sealed class PipelineEnvironment : IAsyncDisposable
         }
 
         return await Http.SendAsync(request);
+    }
+
+    /// <summary><c>POST /operator/requests/{requestId}/cancel</c> on the receiver with the operator key.</summary>
+    public async Task<HttpResponseMessage> OperatorCancelAsync(Guid requestId, string key, string? reason = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(ReceiverUrl, $"/operator/requests/{requestId}/cancel"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        request.Content = JsonContent.Create(new { reason });
+        return await Http.SendAsync(request);
+    }
+
+    /// <summary>The request's history as the ledger holds it, oldest first.</summary>
+    public async Task<List<HistoryEntry>> HistoryAsync(Guid requestId)
+    {
+        await using var scope = Receiver.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<LedgerDbContext>();
+        return await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id).ToListAsync();
     }
 
     public async ValueTask DisposeAsync()

@@ -22,6 +22,44 @@ namespace EventImaging.Core.Ledger.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("EventImaging.Core.History.HistoryEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<string>("Detail")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)")
+                        .HasColumnName("detail");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("kind");
+
+                    b.Property<Guid>("RequestId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("request_id");
+
+                    b.HasKey("Id")
+                        .HasName("PK_request_history");
+
+                    b.HasIndex("RequestId", "Id")
+                        .HasDatabaseName("ix_request_history_request");
+
+                    b.ToTable("request_history", (string)null);
+                });
+
             modelBuilder.Entity("EventImaging.Core.Ledger.ImageRequest", b =>
                 {
                     b.Property<Guid>("RequestId")
@@ -145,19 +183,24 @@ namespace EventImaging.Core.Ledger.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
 
-                    b.HasKey("RequestId");
+                    b.HasKey("RequestId")
+                        .HasName("PK_image_requests");
 
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_image_requests_in_flight")
                         .HasFilter("finished_at IS NULL");
 
-                    b.HasIndex("FinishedAt")
-                        .HasDatabaseName("ix_image_requests_unpublished")
-                        .HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL");
-
                     b.HasIndex("NextActionAt")
                         .HasDatabaseName("ix_image_requests_due")
                         .HasFilter("next_action_at IS NOT NULL");
+
+                    b.HasIndex(new[] { "FinishedAt" }, "ix_image_requests_finished")
+                        .HasDatabaseName("ix_image_requests_finished")
+                        .HasFilter("finished_at IS NOT NULL");
+
+                    b.HasIndex(new[] { "FinishedAt" }, "ix_image_requests_unpublished")
+                        .HasDatabaseName("ix_image_requests_unpublished")
+                        .HasFilter("event_published_at IS NULL AND finished_at IS NOT NULL");
 
                     b.ToTable("image_requests", (string)null);
                 });
@@ -179,7 +222,8 @@ namespace EventImaging.Core.Ledger.Migrations
                         .HasColumnType("text")
                         .HasColumnName("xml");
 
-                    b.HasKey("Id");
+                    b.HasKey("Id")
+                        .HasName("PK_data_protection_keys");
 
                     b.ToTable("data_protection_keys", (string)null);
                 });

@@ -1,0 +1,41 @@
+namespace EventImaging.Core.History;
+
+/// <summary>The kinds of <see cref="HistoryEntry"/>, as the operator's timeline names its steps.</summary>
+public static class HistoryKinds
+{
+    /// <summary>The command was recorded (or came again: a duplicate).</summary>
+    public const string Received = "received";
+
+    /// <summary>One create call and what came of it.</summary>
+    public const string Submit = "submit";
+
+    /// <summary>The request moved to another provider.</summary>
+    public const string Failover = "failover";
+
+    /// <summary>A provider callback behind a genuine token: applied, progress, duplicate, stale, refused or unreadable.</summary>
+    public const string Callback = "callback";
+
+    /// <summary>A status query and the status it saw.</summary>
+    public const string Poll = "poll";
+
+    /// <summary>A cancel was asked for.</summary>
+    public const string Cancel = "cancel";
+
+    /// <summary>The terminal transitions.</summary>
+    public const string Completed = "completed";
+
+    public const string Failed = "failed";
+
+    /// <summary>The terminal event reached the broker: first by its writer, then again by the outbox sweeper.</summary>
+    public const string Published = "published";
+
+    public const string Republished = "republished";
+
+    /// <summary>
+    /// Kinds written whatever the request's history already holds: each happens a bounded number of times. The others
+    /// (duplicates, callbacks, polls) stop being recorded once a request has <c>Ledger:HistoryLimit</c> entries.
+    /// </summary>
+    public static readonly string[] AlwaysKept = [Completed, Failed, Cancel, Published];
+
+    public static bool IsAlwaysKept(string kind) => AlwaysKept.Contains(kind);
+}

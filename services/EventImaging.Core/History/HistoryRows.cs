@@ -1,0 +1,69 @@
+using EventImaging.Core.Ledger;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventImaging.Core.History;
+
+/// <summary>The history's statements: appending a batch of entries, and reading one request's timeline.</summary>
+public sealed class HistoryRows(IDbContextFactory<LedgerDbContext> contexts, IOptions<LedgerOptions> options)
+{
+    /// <summary>
+    /// Appends the entries in one statement, in order, except those past the request's <c>Ledger:HistoryLimit</c>
+    /// (<see cref="HistoryKinds.IsAlwaysKept"/> kinds are always written). The limit is counted before the batch, so a
+    /// request may pass it by what one batch holds for it.
+    /// </summary>
+    public async Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (db.Database.IsNpgsql())
+        {
+            await AppendOnPostgresAsync(db, entries, cancellationToken);
+            return;
+        }
+
+        var ids = entries.Select(e => e.RequestId).Distinct().ToList();
+        var counts = await db.History.Where(h => ids.Contains(h.RequestId)).GroupBy(h => h.RequestId)
+            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
+        db.History.AddRange(entries.Where(e => HistoryKinds.IsAlwaysKept(e.Kind) || counts.GetValueOrDefault(e.RequestId) < options.Value.HistoryLimit));
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private const string AppendSql = """
+        INSERT INTO request_history (request_id, at, kind, detail)
+        SELECT v.request_id, v.at, v.kind, v.detail
+        FROM unnest(@request_ids, @ats, @kinds, @details) WITH ORDINALITY AS v(request_id, at, kind, detail, n)
+        WHERE v.kind = ANY(@always_kept)
+            OR (SELECT count(*) FROM request_history h WHERE h.request_id = v.request_id) < @limit
+        ORDER BY v.n
+        """;
+
+    private async Task AppendOnPostgresAsync(LedgerDbContext db, IReadOnlyList<HistoryEntry> entries, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = AppendSql;
+            command.Parameters.Add(new NpgsqlParameter("request_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = entries.Select(e => e.RequestId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("ats", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = entries.Select(e => e.At).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("kinds", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entries.Select(e => e.Kind).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = entries.Select(e => e.Detail).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter("always_kept", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = HistoryKinds.AlwaysKept });
+            command.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Bigint) { Value = (long)options.Value.HistoryLimit });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>The request's history, oldest first.</summary>
+    public async Task<List<HistoryEntry>> ForRequestAsync(Guid requestId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id).ToListAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,97 @@
+using EventImaging.Core.Ledger;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EventImaging.Core.History;
+
+/// <summary>
+/// Writes what <see cref="RequestHistory"/> queued, in batches of whatever is waiting (one statement each, no timer: a
+/// lone entry is written at once). While the ledger is unreachable the batch is tried again with growing waits and
+/// nothing is lost but what overflows the queue; at shutdown, what is queued is written within the host's stop time.
+/// </summary>
+public sealed partial class HistoryWriter(RequestHistory history, HistoryRows rows, TimeProvider clock, ILogger<HistoryWriter> logger) : BackgroundService
+{
+    private const int MaxBatch = 512;
+
+    private static readonly TimeSpan MaxRetryInterval = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<HistoryEntry>(MaxBatch);
+        try
+        {
+            while (await history.Pending.WaitToReadAsync(stoppingToken))
+            {
+                Fill(batch);
+                await WriteAsync(batch, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: what is still queued is written by StopAsync.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        var batch = new List<HistoryEntry>(MaxBatch);
+        try
+        {
+            while (history.Pending.TryPeek(out _) && !cancellationToken.IsCancellationRequested)
+            {
+                Fill(batch);
+                await rows.AppendAsync(batch, cancellationToken);
+                batch.Clear();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogLostAtStop(ex, batch.Count);
+        }
+    }
+
+    private void Fill(List<HistoryEntry> batch)
+    {
+        while (batch.Count < MaxBatch && history.Pending.TryRead(out var entry))
+        {
+            batch.Add(entry);
+        }
+    }
+
+    /// <summary>Writes the batch, trying again while the ledger is unreachable; a batch that fails otherwise is dropped and logged.</summary>
+    private async Task WriteAsync(List<HistoryEntry> batch, CancellationToken stoppingToken)
+    {
+        var wait = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                await rows.AppendAsync(batch, stoppingToken);
+                batch.Clear();
+                return;
+            }
+            catch (Exception ex) when (LedgerFaults.IsUnavailable(ex) && !stoppingToken.IsCancellationRequested)
+            {
+                LogLedgerUnavailable(batch.Count, wait);
+                await Task.Delay(wait, clock, stoppingToken);
+                wait = wait * 2 > MaxRetryInterval ? MaxRetryInterval : wait * 2;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogDropped(ex, batch.Count);
+                batch.Clear();
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The ledger is unreachable: {Count} history entries wait, tried again in {Wait}")]
+    private partial void LogLedgerUnavailable(int count, TimeSpan wait);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} history entries could not be written and are dropped")]
+    private partial void LogDropped(Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} history entries could not be written before the service stopped")]
+    private partial void LogLostAtStop(Exception exception, int count);
+}

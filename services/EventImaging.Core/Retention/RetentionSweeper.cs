@@ -1,0 +1,74 @@
+using EventImaging.Core.Ledger;
+using EventImaging.Core.Telemetry;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EventImaging.Core.Retention;
+
+/// <summary>
+/// Deletes finished requests and their history <c>Ledger:Retention</c> after they ended (they hold prompts), every
+/// <c>Ledger:RetentionInterval</c>, in batches of <c>Ledger:RetentionBatchSize</c> until none is left. Any number of
+/// replicas may sweep: a request deleted by one is simply not found by another.
+/// </summary>
+public sealed partial class RetentionSweeper(
+    ExpiredRequests expired,
+    IOptions<LedgerOptions> options,
+    RequestMetrics metrics,
+    TimeProvider clock,
+    ILogger<RetentionSweeper> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.Retention == TimeSpan.Zero)
+        {
+            LogKeepingEverything();
+            return;
+        }
+
+        using var timer = new PeriodicTimer(options.Value.RetentionInterval, clock);
+        do
+        {
+            try
+            {
+                await SweepOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogSweepFailed(ex, options.Value.RetentionInterval);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One sweep: deletes every request that has expired by now, batch by batch; returns how many.</summary>
+    public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
+    {
+        var cutoff = clock.GetUtcNow() - options.Value.Retention;
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await expired.DeleteAsync(cutoff, options.Value.RetentionBatchSize, cancellationToken);
+            total += deleted;
+            metrics.RetentionDeleted(deleted);
+        }
+        while (deleted == options.Value.RetentionBatchSize);
+
+        if (total > 0)
+        {
+            LogDeleted(total, cutoff);
+        }
+
+        return total;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ledger:Retention is 0: finished requests and their history are kept for ever")]
+    private partial void LogKeepingEverything();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} requests that finished before {Cutoff}, with their history")]
+    private partial void LogDeleted(int count, DateTimeOffset cutoff);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The retention sweep failed; it runs again in {Interval}")]
+    private partial void LogSweepFailed(Exception exception, TimeSpan interval);
+}
