@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using EventImaging.Core.DeadLetters;
 using EventImaging.Core.Ledger;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -18,10 +19,14 @@ namespace EventImaging.Core.Operations;
 /// </summary>
 public static partial class OperatorEndpoints
 {
-    /// <summary>The operator API's settings (<c>Operator:ApiKey</c>); <see cref="MapOperatorApi"/> maps it when a key is set.</summary>
+    /// <summary>
+    /// The operator API's settings (<c>Operator:ApiKey</c>), and the error queues it acts on when the service runs on RabbitMQ;
+    /// <see cref="MapOperatorApi"/> maps it when a key is set.
+    /// </summary>
     public static IHostApplicationBuilder AddOperatorApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OperatorOptions>().BindConfiguration(OperatorOptions.Section).ValidateOnStart();
+        builder.AddDeadLetters();
         return builder;
     }
 
@@ -43,6 +48,7 @@ public static partial class OperatorEndpoints
                 ? Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"Request {requestId} is not in the ledger.")
                 : Results.Ok(RequestTimeline.Of(row));
         });
+        operators.MapDeadLetters();
         return endpoints;
     }
 
