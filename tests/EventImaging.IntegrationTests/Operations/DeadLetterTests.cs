@@ -227,3 +227,46 @@ public sealed class DeadLetterTests(RabbitMqFixture rabbitMq, PostgresFixture po
         return await env.Http.SendAsync(request);
     }
 }
+
+/// <summary>The embedded Host runs on the in-memory bus, which keeps no dead letters: its routes say so instead of failing.</summary>
+public sealed class EmbeddedDeadLetterTests(ITestOutputHelper output)
+{
+    private const string Key = "embedded-dead-letter-key";
+
+    [Fact]
+    public async Task On_the_embedded_host_the_dead_letter_routes_answer_501_and_still_require_the_key()
+    {
+        var ledgerPath = Path.Combine(Path.GetTempPath(), $"eventimaging-host-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var host = await Processes.ServiceProcess.StartAsync(
+                "EventImaging.Host", new Dictionary<string, string?> { ["Operator:ApiKey"] = Key }, output, "--Ledger:SqlitePath", ledgerPath);
+            using var http = new HttpClient();
+            foreach (var (method, path) in new[]
+                     {
+                         (HttpMethod.Get, "/operator/dead-letters"),
+                         (HttpMethod.Get, "/operator/dead-letters/generate-image?take=5"),
+                         (HttpMethod.Post, "/operator/dead-letters/generate-image/replay"),
+                         (HttpMethod.Post, "/operator/dead-letters/generate-image/some-id/replay"),
+                         (HttpMethod.Delete, "/operator/dead-letters/generate-image"),
+                     })
+            {
+                using var request = new HttpRequestMessage(method, new Uri(host.BaseUrl, path));
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+                using var response = await http.SendAsync(request);
+                Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
+                Assert.Contains("in-memory bus keeps none", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString(), StringComparison.Ordinal);
+
+                using var anonymous = await http.SendAsync(new HttpRequestMessage(method, new Uri(host.BaseUrl, path)));
+                Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            }
+        }
+        finally
+        {
+            foreach (var file in new[] { ledgerPath, ledgerPath + "-wal", ledgerPath + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+}
