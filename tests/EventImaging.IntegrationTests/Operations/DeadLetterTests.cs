@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -54,6 +55,9 @@ public sealed class DeadLetterTests(RabbitMqFixture rabbitMq, PostgresFixture po
 
         var gauge = env.Receiver.Services.GetRequiredService<DeadLetterGauge>();
         Assert.Equal(1u, (await gauge.RefreshAsync(CancellationToken.None))[CommandQueue.GenerateImage]);
+        Assert.Equal(
+            new Dictionary<string, long> { ["generate-image_error"] = 1, ["cancel-image_error"] = 0 },
+            ObservedDepths(env.Receiver.Services.GetRequiredService<IMeterFactory>()));
 
         // A fixed body that is still not a command object is refused, and nothing moves.
         using (var notAnObject = await SendAsync(env, HttpMethod.Post, $"/operator/dead-letters/generate-image/{id}/replay", Key, "[1,2]"))
@@ -178,6 +182,36 @@ public sealed class DeadLetterTests(RabbitMqFixture rabbitMq, PostgresFixture po
 
         using var nothing = await SendAsync(env, HttpMethod.Delete, "/operator/dead-letters/cancel-image", Key);
         Assert.Equal(0u, (await nothing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("purged").GetUInt32());
+    }
+
+    /// <summary>What the receiver's <c>eventimaging.commands.dead_letter_depth</c> reports, by its <c>queue</c> label.</summary>
+    private static Dictionary<string, long> ObservedDepths(IMeterFactory receiverMeters)
+    {
+        var observed = new Dictionary<string, long>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                // Only the receiver's own meter: other services of this process report their own queues.
+                if (instrument.Meter.Scope == receiverMeters && instrument.Name == "eventimaging.commands.dead_letter_depth")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "queue")
+                {
+                    observed[(string)tag.Value!] = value;
+                }
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return observed;
     }
 
     private Task<PipelineEnvironment> StartAsync() =>
