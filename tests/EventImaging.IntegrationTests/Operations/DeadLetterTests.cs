@@ -7,6 +7,7 @@ using System.Text.Json;
 using EventImaging.Core.DeadLetters;
 using EventImaging.IntegrationTests.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using RabbitMQ.Client;
 
 namespace EventImaging.IntegrationTests.Operations;
@@ -184,6 +185,29 @@ public sealed class DeadLetterTests(RabbitMqFixture rabbitMq, PostgresFixture po
         Assert.Equal(0u, (await nothing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("purged").GetUInt32());
     }
 
+    [Fact]
+    public async Task A_replay_the_broker_cannot_deliver_leaves_the_message_in_the_error_queue()
+    {
+        // A command queue nobody declared: the broker returns the copy, so the original must stay.
+        var broker = await rabbitMq.CreateVirtualHostAsync();
+        var nowhere = new CommandQueue("no-consumer-yet", "Nothing");
+        await using (var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            await channel.QueueDeclareAsync(nowhere.ErrorQueue, durable: true, exclusive: false, autoDelete: false);
+        }
+
+        await PutInErrorQueueAsync(broker, nowhere.ErrorQueue, """{"requestId":"3b0c8a51-6f0e-4c56-8a57-1d1b7f0f2f10"}""", messageId: "kept-1");
+        await PutInErrorQueueAsync(broker, nowhere.ErrorQueue, """{"requestId":"a4d2f3c7-0b9e-4e21-9c3d-5e6f7a8b9c0d"}""", messageId: "kept-2");
+        await using var queues = new DeadLetterQueues(broker, NullLogger<DeadLetterQueues>.Instance);
+
+        await Assert.ThrowsAnyAsync<RabbitMQ.Client.Exceptions.PublishException>(() => queues.ReplayAsync(nowhere, "kept-2", null, CancellationToken.None));
+        await Assert.ThrowsAnyAsync<RabbitMQ.Client.Exceptions.PublishException>(() => queues.ReplayAllAsync(nowhere, CancellationToken.None));
+
+        Assert.Equal(2u, await queues.CountAsync(nowhere, CancellationToken.None));
+        Assert.Equal(["kept-1", "kept-2"], (await queues.PeekAsync(nowhere, 10, CancellationToken.None)).Select(m => m.Id));
+    }
+
     /// <summary>What the receiver's <c>eventimaging.commands.dead_letter_depth</c> reports, by its <c>queue</c> label.</summary>
     private static Dictionary<string, long> ObservedDepths(IMeterFactory receiverMeters)
     {
@@ -218,9 +242,12 @@ public sealed class DeadLetterTests(RabbitMqFixture rabbitMq, PostgresFixture po
         PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?> { ["Operator:ApiKey"] = Key }, output: output);
 
     /// <summary>Puts a message straight into <c>generate-image_error</c> with the headers MassTransit writes when it moves one.</summary>
-    private static async Task PutInErrorQueueAsync(PipelineEnvironment env, string body, string? messageId)
+    private static Task PutInErrorQueueAsync(PipelineEnvironment env, string body, string? messageId) =>
+        PutInErrorQueueAsync(env.Broker, "generate-image_error", body, messageId);
+
+    private static async Task PutInErrorQueueAsync(Uri broker, string errorQueue, string body, string? messageId)
     {
-        await using var connection = await new ConnectionFactory { Uri = env.Broker }.CreateConnectionAsync();
+        await using var connection = await new ConnectionFactory { Uri = broker }.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
         var properties = new BasicProperties
         {
@@ -235,7 +262,7 @@ public sealed class DeadLetterTests(RabbitMqFixture rabbitMq, PostgresFixture po
                 ["MT-Host-MachineName"] = "a-replica",
             },
         };
-        await channel.BasicPublishAsync("", "generate-image_error", mandatory: true, properties, Encoding.UTF8.GetBytes(body));
+        await channel.BasicPublishAsync("", errorQueue, mandatory: true, properties, Encoding.UTF8.GetBytes(body));
     }
 
     private static async Task<JsonElement> GetJsonAsync(PipelineEnvironment env, string path)
