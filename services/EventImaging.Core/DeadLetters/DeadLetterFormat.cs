@@ -17,6 +17,9 @@ public static class DeadLetterFormat
     /// <summary>The prefix of an id derived from the body, for messages published without a <c>message-id</c>.</summary>
     public const string BodyIdPrefix = "sha256-";
 
+    /// <summary>The transport header in which MassTransit may carry a content type besides the AMQP property.</summary>
+    public const string ContentTypeHeader = "Content-Type";
+
     /// <summary>The replayed content type of a body an operator replaced (a fixed command is plain JSON).</summary>
     public const string ReplacementContentType = "application/json";
 
@@ -120,6 +123,17 @@ public static class DeadLetterFormat
         {
             properties.ContentType = ReplacementContentType;
             properties.ContentEncoding = null;
+
+            // A transport header naming the old content type (MassTransit may write one) must not contradict the new body.
+            if (properties.Headers is { } headers)
+            {
+                foreach (var name in headers.Keys.Where(k => k.Equals(ContentTypeHeader, StringComparison.OrdinalIgnoreCase)).ToList())
+                {
+                    headers.Remove(name);
+                }
+
+                properties.Headers = headers.Count == 0 ? null : headers;
+            }
         }
 
         return properties;

@@ -51,6 +51,11 @@ public sealed class DeadLetterFormatTests
         Assert.Equal(DeadLetterFormat.ReplacementContentType, fixedBody.ContentType);
         Assert.Equal("m-1", fixedBody.MessageId);
 
+        original.Headers["Content-Type"] = "application/vnd.masstransit+json"u8.ToArray();
+        Assert.Contains("Content-Type", DeadLetterFormat.ForReplay(original, replaced: false).Headers!.Keys);
+        Assert.Equal(["MT-MessageType", "traceparent"], DeadLetterFormat.ForReplay(original, replaced: true).Headers!.Keys.Order(StringComparer.Ordinal));
+        Assert.Null(DeadLetterFormat.ForReplay(new BasicProperties { Headers = new Dictionary<string, object?> { ["content-type"] = "x" } }, replaced: true).Headers);
+
         Assert.Null(DeadLetterFormat.WithoutFaultHeaders(new Dictionary<string, object?> { ["MT-Reason"] = "fault" }));
         Assert.Null(DeadLetterFormat.WithoutFaultHeaders(null));
     }
