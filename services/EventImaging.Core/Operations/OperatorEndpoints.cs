@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using EventImaging.Core.Cancellation;
+using EventImaging.Core.DeadLetters;
 using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using Microsoft.AspNetCore.Builder;
@@ -20,11 +21,15 @@ namespace EventImaging.Core.Operations;
 /// </summary>
 public static partial class OperatorEndpoints
 {
-    /// <summary>The operator API's settings (<c>Operator:ApiKey</c>); <see cref="MapOperatorApi"/> maps it when a key is set.</summary>
+    /// <summary>
+    /// The operator API's settings (<c>Operator:ApiKey</c>), and the error queues it acts on when the service runs on RabbitMQ;
+    /// <see cref="MapOperatorApi"/> maps it when a key is set.
+    /// </summary>
     public static IHostApplicationBuilder AddOperatorApi(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OperatorOptions>().BindConfiguration(OperatorOptions.Section).ValidateOnStart();
         builder.AddRequestCanceller();
+        builder.AddDeadLetters();
         return builder;
     }
 
@@ -48,6 +53,7 @@ public static partial class OperatorEndpoints
         });
         operators.MapPost("/requests/{requestId:guid}/cancel", async (Guid requestId, CancelBody? body, RequestCanceller canceller, CancellationToken cancellationToken) =>
             (await canceller.CancelAsync(requestId, body?.Reason, By, cancellationToken)).ToHttpResult(requestId));
+        operators.MapDeadLetters();
         return endpoints;
     }
 
