@@ -16,6 +16,9 @@
 #      missing, started on loopback without systemd (or reused when already running), and the
 #      variables are exported for the fixtures.
 #
+# The archive tests' S3-compatible server (tests/scripts/ensure-s3.sh): EVENTIMAGING_TEST_S3 when set, otherwise s3rver
+# (npm, pinned in tests/scripts/s3rver) started on 127.0.0.1:4569 and left running for the next run.
+#
 # EVENTIMAGING_TEST_TARGET overrides what `dotnet test` runs (default EventImaging.sln), e.g.
 # tests/EventImaging.IntegrationTests.
 set -euo pipefail
@@ -53,6 +56,14 @@ stage_log="$logs/servers.log"
 . tests/scripts/ensure-servers.sh >"$stage_log" 2>&1
 stage_log=
 say "servers: $(sed -n 's/^[^:]*: servers: //p' "$logs/servers.log" | head -n 1) ($((SECONDS - started)) s)"
+
+# The S3-compatible server of the archive tests (tests/scripts/ensure-s3.sh): exports EVENTIMAGING_TEST_S3, starting
+# s3rver on loopback (or reusing the one a previous run left running) unless the variable is already set.
+started=$SECONDS
+stage_log="$logs/s3.log"
+. tests/scripts/ensure-s3.sh >"$stage_log" 2>&1
+stage_log=
+say "s3: $(sed -n 's/^[^:]*: s3: //p' "$logs/s3.log" | tail -n 1) ($((SECONDS - started)) s)"
 
 # --- Deployment files --------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+using EventImaging.Core.Archiving;
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Cancellation;
 using EventImaging.Core.Ledger;
@@ -37,5 +38,6 @@ app.MapDefaultEndpoints();
 app.MapCallbacks();
 app.MapOperatorApi();
 app.MapImageApi();
+app.MapArchivedFiles();
 app.MapProviderSimulator();
 app.Run();
