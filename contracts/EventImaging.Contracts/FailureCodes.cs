@@ -10,4 +10,7 @@ public static class FailureCodes
     public const string ProviderError = "provider_error";
     public const string Timeout = "timeout";
     public const string Cancelled = "cancelled";
+
+    /// <summary>The image was made but could not be copied to EventImaging's store, and <c>Archive:Required</c> is set.</summary>
+    public const string ArchiveFailed = "archive_failed";
 }

@@ -13,10 +13,26 @@ public record ImageCompleted
 
     public required string ProviderTaskId { get; init; }
 
-    /// <summary>The provider's result URLs; download them before <see cref="UrlsExpireAt"/>.</summary>
+    /// <summary>
+    /// Where to download the images: EventImaging's own copies when <see cref="Archived"/> is true, otherwise the
+    /// provider's result URLs. Either way they work until <see cref="UrlsExpireAt"/>.
+    /// </summary>
     public required string[] ImageUrls { get; init; }
 
+    /// <summary>When <see cref="ImageUrls"/> stop working; <c>9999-12-31T23:59:59.9999999+00:00</c> when they do not expire.</summary>
     public required DateTimeOffset UrlsExpireAt { get; init; }
+
+    /// <summary>
+    /// True when every image was copied to EventImaging's store (<see cref="Images"/>); false when the copy could not be
+    /// made (<see cref="ArchiveError"/> says why, and <see cref="ImageUrls"/> are the provider's); null when archiving is off.
+    /// </summary>
+    public bool? Archived { get; init; }
+
+    /// <summary>Why the images could not be copied, when <see cref="Archived"/> is false.</summary>
+    public string? ArchiveError { get; init; }
+
+    /// <summary>The stored images, in the provider's order, when <see cref="Archived"/> is true.</summary>
+    public StoredImage[]? Images { get; init; }
 
     /// <summary><c>callback</c> or <c>poll</c>: how EventImaging learnt the outcome.</summary>
     public required string CompletedVia { get; init; }

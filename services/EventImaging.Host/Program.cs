@@ -26,6 +26,7 @@ builder.AddProviders();
 builder.AddSubmitter();
 builder.AddCancellation();
 builder.AddPollingFallback();
+builder.AddArchiving();
 builder.AddScheduler();
 builder.AddRetention();
 builder.AddWebhookReceiver();

@@ -58,6 +58,12 @@ public sealed record SimulatorKnobs
     /// </summary>
     public int[]? EvolinkCallbackRetryDelaysMs { get; init; }
 
+    /// <summary>How long result URLs work after the task finished (evolink documents 24 hours); 0 keeps them for ever.</summary>
+    public int ResultUrlLifetimeMs { get; init; } = 24 * 60 * 60 * 1000;
+
+    /// <summary>Pads each result PNG to about this many bytes (a real image is 1.5–3 MB); 0 serves the small PNG as it is.</summary>
+    public int ResultFileBytes { get; init; }
+
     /// <summary>Which documented variant of the gptimage15 status/callback body to emit.</summary>
     public GptImage15Shape GptImage15Shape { get; init; } = new();
 
@@ -94,6 +100,11 @@ public sealed record SimulatorKnobs
         if (CreateErrorTimes < 0 || QueryErrorCount < 0 || QueryErrorForMs < 0)
         {
             problems.Add("Simulator:CreateErrorTimes, QueryErrorCount and QueryErrorForMs must be 0 or more.");
+        }
+
+        if (ResultUrlLifetimeMs < 0 || ResultFileBytes < 0)
+        {
+            problems.Add("Simulator:ResultUrlLifetimeMs and Simulator:ResultFileBytes must be 0 or more.");
         }
 
         if (CallbackCopies < 0)

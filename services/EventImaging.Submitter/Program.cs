@@ -1,3 +1,4 @@
+using EventImaging.Core.Archiving;
 using EventImaging.Core.Cancellation;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
@@ -19,6 +20,7 @@ builder.AddProviders();
 builder.AddSubmitter();
 builder.AddCancellation();
 builder.AddPollingFallback();
+builder.AddArchiving();
 builder.AddScheduler();
 builder.AddRetention();
 builder.AddMessageBus();

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using System.Threading.RateLimiting;
+using EventImaging.Core.Archiving;
 using EventImaging.Core.Scheduling;
 
 namespace EventImaging.Core.Callbacks;
@@ -27,6 +28,7 @@ public static class CallbackEndpoints
     {
         builder.AddCallbackTokens();
         builder.AddDueRows();
+        builder.AddArchiveSettings();
         builder.Services.AddSingleton<CallbackGate>();
         builder.Services.AddSingleton<CallbackHandler>();
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<CallbackOptions>>((forwarded, callbacks) =>

@@ -1,4 +1,5 @@
 using EventImaging.Contracts;
+using EventImaging.Core.Archiving;
 using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
@@ -6,6 +7,7 @@ using EventImaging.Core.Providers;
 using EventImaging.Core.Telemetry;
 using EventImaging.Core.Scheduling;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Callbacks;
 
@@ -36,6 +38,7 @@ public sealed partial class CallbackHandler(
     RequestFinisher finisher,
     DueRows dueRows,
     RequestHistory history,
+    IOptions<ArchiveOptions> archive,
     TimeProvider clock,
     ILogger<CallbackHandler> logger)
 {
@@ -83,9 +86,10 @@ public sealed partial class CallbackHandler(
             return CallbackResult.NotFound;
         }
 
-        if (row.State.IsTerminal())
+        // Archiving: the outcome is known, only its images are still being copied; no later news changes it.
+        if (row.State.IsTerminal() || row.State == RequestState.Archiving)
         {
-            if ((row.State == RequestState.Completed) != (task.Status == ProviderTaskStatus.Completed))
+            if ((row.State is RequestState.Completed or RequestState.Archiving) != (task.Status == ProviderTaskStatus.Completed))
             {
                 LogLate(requestId, task.TaskId, row.ErrorCode ?? "completed");
                 history.Record(requestId, HistoryKinds.Callback, $"stale: {task.Status} came after the request ended ({row.ErrorCode ?? "completed"}); nothing changes");
@@ -108,7 +112,7 @@ public sealed partial class CallbackHandler(
         using var span = RequestTracing.StartInRequestTrace("callback", row);
         span?.SetTag("eventimaging.completion_path", CompletionPaths.Callback);
         span?.SetTag("eventimaging.provider_task_id", task.TaskId);
-        var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow());
+        var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow(), archive.Value.IsOn);
         history.Record(requestId, HistoryKinds.Callback, $"{task.Status} for task {task.TaskId}");
         if (!await finisher.FinishAsync(row, outcome, task.TaskId, FinishedBy.Callback, cancellationToken))
         {

@@ -61,7 +61,8 @@ public sealed partial class RequestCanceller(
         }
 
         history.Record(requestId, HistoryKinds.Cancel, message);
-        var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.Cancelled, null, message, false), row.ProviderTaskId, clock.GetUtcNow());
+        var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.Cancelled, null, message, false), row.ProviderTaskId, clock.GetUtcNow())
+            with { Sources = RequestTransitions.NotTerminal };
         if (await finisher.FinishAsync(row, outcome, null, FinishedBy.Cancel, cancellationToken))
         {
             return new CancelOutcome(CancelResult.Cancelled, RequestState.Failed);

@@ -18,6 +18,9 @@ public static class HistoryKinds
     /// <summary>A status query and the status it saw.</summary>
     public const string Poll = "poll";
 
+    /// <summary>The outcome is known and its images are being copied; each copy attempt and what came of it.</summary>
+    public const string Archive = "archive";
+
     /// <summary>A cancel was asked for.</summary>
     public const string Cancel = "cancel";
 

@@ -22,6 +22,9 @@ public sealed class ImageRequest
 
     public int PollCount { get; set; }
 
+    /// <summary>Attempts to copy the result images that failed so far (archiving).</summary>
+    public int ArchiveAttempts { get; set; }
+
     /// <summary>A create call was started and its outcome is not known yet (or never became known: a timeout, a crash).</summary>
     public bool AttemptInFlight { get; set; }
 

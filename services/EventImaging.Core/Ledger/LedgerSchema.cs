@@ -83,17 +83,23 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
 
     /// <summary>
     /// The embedded file is created from the model and never migrated: a file an older version created lacks the tables
-    /// added since, and would fail at the first write to them. Said once, at start, with what to do.
+    /// and columns added since, and would fail at the first statement that uses them. Said once, at start, with what to do.
     /// </summary>
     private static async Task RequireEveryTableAsync(LedgerDbContext db, CancellationToken cancellationToken)
     {
-        var existing = await db.Database.SqlQueryRaw<string>("SELECT name AS \"Value\" FROM sqlite_master WHERE type = 'table'").ToListAsync(cancellationToken);
-        var missing = db.Model.GetEntityTypes().Select(e => e.GetTableName()!).Where(t => !existing.Contains(t)).ToList();
+        var existing = await db.Database
+            .SqlQueryRaw<string>("SELECT m.name || '.' || p.name AS \"Value\" FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table'")
+            .ToListAsync(cancellationToken);
+        var missing = db.Model.GetEntityTypes()
+            .SelectMany(e => e.GetProperties().Select(p => $"{e.GetTableName()}.{p.GetColumnName()}"))
+            .Where(column => !existing.Contains(column))
+            .ToList();
         if (missing.Count > 0)
         {
             throw new InvalidOperationException(
-                $"The embedded ledger file '{db.Database.GetDbConnection().DataSource}' was made by an older version of EventImaging and lacks the table(s) "
-                + $"{string.Join(", ", missing)}. Delete the file (it holds only this machine's trial requests) or point Ledger:SqlitePath at a new one.");
+                $"The embedded ledger file '{db.Database.GetDbConnection().DataSource}' was made by an older version of EventImaging and lacks "
+                + $"{string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}. Delete the file (it holds only this machine's trial requests) "
+                + "or point Ledger:SqlitePath at a new one.");
         }
     }
 

@@ -5,6 +5,9 @@ public enum RequestState
 {
     Received,
     Submitted,
+
+    /// <summary>The provider finished the task; its images are being copied to EventImaging's store (when archiving is on).</summary>
+    Archiving,
     Completed,
     Failed,
 }

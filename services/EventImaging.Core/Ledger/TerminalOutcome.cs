@@ -4,7 +4,11 @@ using EventImaging.Core.Providers;
 
 namespace EventImaging.Core.Ledger;
 
-/// <summary>What a terminal transition writes: the new state, the result or error, and the event payload.</summary>
+/// <summary>
+/// What an outcome transition writes: the new state (terminal, or <see cref="RequestState.Archiving"/> when the task
+/// completed and its images are copied first), the result or error, and the event payload. <see cref="Sources"/> are
+/// the states it may leave.
+/// </summary>
 public sealed record TerminalOutcome(
     RequestState State,
     string EventType,
@@ -15,6 +19,9 @@ public sealed record TerminalOutcome(
 {
     /// <summary>The event itself (<see cref="ImageCompleted"/> or <see cref="ImageFailed"/>), as <see cref="EventJson"/> holds it.</summary>
     public required object Event { get; init; }
+
+    /// <summary>The states this transition may leave (<see cref="RequestTransitions"/>): by default, those before the outcome is known.</summary>
+    public IReadOnlyList<RequestState> Sources { get; init; } = RequestTransitions.BeforeOutcome;
 
     public static TerminalOutcome Of(ImageCompleted completed) => new(
         RequestState.Completed,
@@ -39,7 +46,8 @@ public sealed record TerminalOutcome(
     };
 
     /// <summary>The outcome a finished provider task gives the request, learnt through <paramref name="completedVia"/>.</summary>
-    public static TerminalOutcome ForTask(ImageRequest row, ProviderTask task, TimeSpan resultUrlLifetime, string completedVia, DateTimeOffset now)
+    /// <param name="archive">When true, a completed task leads to <see cref="RequestState.Archiving"/>: its event is written once the images are copied.</param>
+    public static TerminalOutcome ForTask(ImageRequest row, ProviderTask task, TimeSpan resultUrlLifetime, string completedVia, DateTimeOffset now, bool archive = false)
     {
         if (task.Status != ProviderTaskStatus.Completed)
         {
@@ -47,7 +55,7 @@ public sealed record TerminalOutcome(
             return Failed(row, failure, task.TaskId, now, task.Credits);
         }
 
-        return Of(new ImageCompleted
+        var completed = new ImageCompleted
         {
             RequestId = row.RequestId,
             Provider = row.Provider,
@@ -59,8 +67,17 @@ public sealed record TerminalOutcome(
             CompletedVia = completedVia,
             CompletedAt = now,
             CreditsUsed = task.Credits,
-        });
+        };
+        return archive && completed.ImageUrls.Length > 0 ? Of(completed) with { State = RequestState.Archiving } : Of(completed);
     }
+
+    /// <summary>The end of archiving: the provider's outcome (<paramref name="known"/>, as the row holds it) with what the copy gave.</summary>
+    public static TerminalOutcome Archived(ImageCompleted known) => Of(known) with { Sources = RequestTransitions.WhileArchiving };
+
+    /// <summary>The end of archiving when the images could not be copied and archiving is required: <c>archive_failed</c>.</summary>
+    public static TerminalOutcome ArchiveFailed(ImageRequest row, ImageCompleted known, string reason, DateTimeOffset now) =>
+        Failed(row, new ProviderFailure(FailureCodes.ArchiveFailed, null, $"The images could not be copied: {reason}", true), known.ProviderTaskId, now, known.CreditsUsed)
+            with { Sources = RequestTransitions.WhileArchiving };
 
     public static TerminalOutcome Failed(ImageRequest row, ProviderFailure failure, string? taskId, DateTimeOffset now, double? credits = null) =>
         Of(new ImageFailed

@@ -20,6 +20,9 @@ public enum FinishedBy
 
     /// <summary>A cancel, from a <c>CancelImage</c> command or an operator.</summary>
     Cancel,
+
+    /// <summary>The archive step, once the images were copied (or could not be): the outcome itself came by callback or poll.</summary>
+    Archive,
 }
 
 /// <summary>
@@ -49,6 +52,14 @@ public sealed partial class RequestFinisher(
     /// <summary>What follows a terminal transition this process won: a row born terminal comes here straight from its insert.</summary>
     public async Task AnnounceAsync(ImageRequest row, TerminalOutcome outcome, string? taskId, FinishedBy by, CancellationToken cancellationToken)
     {
+        if (outcome.State == RequestState.Archiving)
+        {
+            // Not the end yet: the archive step copies the images, then ends the request with the event.
+            LogArchiving(row.RequestId, Via(by), row.Provider, taskId ?? row.ProviderTaskId);
+            history.Record(row.RequestId, HistoryKinds.Archive, $"the task completed (learnt via {Via(by)}); its images are to be copied");
+            return;
+        }
+
         LogFinished(row.RequestId, outcome.State, Via(by), row.Provider, taskId ?? row.ProviderTaskId, outcome.ErrorCode);
         history.Record(
             row.RequestId,
@@ -68,6 +79,7 @@ public sealed partial class RequestFinisher(
         FinishedBy.Callback => CompletionPaths.Callback,
         FinishedBy.Poll => CompletionPaths.Poll,
         FinishedBy.Cancel => "cancel",
+        FinishedBy.Archive => "archive",
         _ => "submitter",
     };
 
@@ -76,11 +88,15 @@ public sealed partial class RequestFinisher(
     {
         FinishedBy.Callback => CompletionPaths.Callback,
         FinishedBy.Poll when outcome.State == RequestState.Completed => CompletionPaths.Poll,
+        FinishedBy.Archive when outcome.Event is ImageCompleted completed => completed.CompletedVia,
         _ => null,
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} {State} via {Via} from {Provider} task {ProviderTaskId} (code {Code})")]
     private partial void LogFinished(Guid requestId, RequestState state, string via, string provider, string? providerTaskId, string? code);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} completed via {Via} at {Provider} task {ProviderTaskId}; copying its images")]
+    private partial void LogArchiving(Guid requestId, string via, string provider, string? providerTaskId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} was already finished when the {By} outcome came; nothing changes")]
     private partial void LogAlreadyFinished(Guid requestId, FinishedBy by);

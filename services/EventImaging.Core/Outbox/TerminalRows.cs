@@ -46,25 +46,28 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
     }
 
     /// <summary>
-    /// What a terminal transition writes and when it may: the one definition, over a row source <c>v</c> with the columns
+    /// What an outcome transition writes and when it may: the one definition, over a row source <c>v</c> with the columns
     /// <c>id, state, sources, task_id, result_urls, error_code, error_message, event_type, event_json</c>.
     /// <c>sources</c> lists the states the row may leave, comma-delimited on both sides (<see cref="SourcesOf"/>).
+    /// A terminal state is finished, and its event is its writer's to publish under the publish lease. Archiving (the
+    /// outcome known, its images still to copy) keeps the provisional event in the row, unfinished and due at once for the
+    /// archive step.
     /// </summary>
     private const string TransitionSql = """
         UPDATE image_requests AS r SET
             state = v.state,
             provider_task_id = COALESCE(r.provider_task_id, v.task_id),
-            progress = CASE WHEN v.state = 'Completed' THEN 100 ELSE r.progress END,
+            progress = CASE WHEN v.state IN ('Completed', 'Archiving') THEN 100 ELSE r.progress END,
             result_urls_json = v.result_urls,
             error_code = v.error_code,
             error_message = v.error_message,
             event_type = v.event_type,
             event_json = v.event_json,
             event_published_at = NULL,
-            next_action_at = NULL,
-            lease_owner = @lease_owner,
-            lease_until = @publish_until,
-            finished_at = @now,
+            next_action_at = CASE WHEN v.state = 'Archiving' THEN @now ELSE NULL END,
+            lease_owner = CASE WHEN v.state = 'Archiving' THEN NULL ELSE @lease_owner END,
+            lease_until = CASE WHEN v.state = 'Archiving' THEN NULL ELSE @publish_until END,
+            finished_at = CASE WHEN v.state = 'Archiving' THEN NULL ELSE @now END,
             updated_at = @now
         FROM {rows}
         WHERE r.request_id = v.id
@@ -83,7 +86,15 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
             @error_code AS error_code, @error_message AS error_message, @event_type AS event_type, @event_json AS event_json) AS v
         """, StringComparison.Ordinal);
 
-    private static string SourcesOf(RequestState to) => $",{string.Join(',', RequestTransitions.SourcesOf(to))},";
+    private static string SourcesOf(TerminalOutcome outcome)
+    {
+        foreach (var from in outcome.Sources.Where(from => !RequestTransitions.IsAllowed(from, outcome.State)))
+        {
+            throw new InvalidOperationException($"No transition leads from {from} to {outcome.State}.");
+        }
+
+        return $",{string.Join(',', outcome.Sources)},";
+    }
 
     private async Task<HashSet<Guid>> FinishOnPostgresAsync(LedgerDbContext db, FinishRequest[] requests, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -94,7 +105,7 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
             command.CommandText = PostgresBatchSql;
             command.Parameters.Add(Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
             command.Parameters.Add(Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
-            command.Parameters.Add(Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome.State))));
+            command.Parameters.Add(Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
             command.Parameters.Add(Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
             command.Parameters.Add(Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
             command.Parameters.Add(Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
@@ -121,7 +132,7 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
             command.CommandText = SqliteRowSql;
             Add(db, command, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
             Add(db, command, "state", nameof(ImageRequest.State), request.Outcome.State);
-            Add(db, command, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome.State));
+            Add(db, command, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome));
             Add(db, command, "task_id", nameof(ImageRequest.ProviderTaskId), request.ExpectedTaskId);
             Add(db, command, "result_urls", nameof(ImageRequest.ResultUrlsJson), request.Outcome.ResultUrlsJson);
             Add(db, command, "error_code", nameof(ImageRequest.ErrorCode), request.Outcome.ErrorCode);

@@ -1,3 +1,4 @@
+using EventImaging.Core.Archiving;
 using EventImaging.Core.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,6 +15,7 @@ public static class PollingExtensions
     {
         builder.AddSchedulingOptions();
         builder.AddDueRows();
+        builder.AddArchiveSettings();
         builder.Services.AddSingleton<IDueRowHandler, StatusPoll>();
         return builder;
     }

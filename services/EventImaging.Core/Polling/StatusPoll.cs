@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EventImaging.Contracts;
+using EventImaging.Core.Archiving;
 using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
@@ -22,6 +23,7 @@ public sealed partial class StatusPoll(
     IOptions<PollingOptions> options,
     RequestMetrics metrics,
     RequestHistory history,
+    IOptions<ArchiveOptions> archive,
     TimeProvider clock,
     ILogger<StatusPoll> logger) : IDueRowHandler
 {
@@ -36,7 +38,7 @@ public sealed partial class StatusPoll(
     {
         var row = due.Row;
         var answer = await QueryAsync(due.Provider, row, due.QueryBudget);
-        if (answer.Outcome(row, due.Provider, clock.GetUtcNow()) is { } outcome)
+        if (answer.Outcome(row, due.Provider, clock.GetUtcNow(), archive.Value.IsOn) is { } outcome)
         {
             await finisher.FinishAsync(row, outcome, row.ProviderTaskId, FinishedBy.Poll, cancellationToken);
             return;
@@ -58,7 +60,7 @@ public sealed partial class StatusPoll(
         try
         {
             var answer = await QueryAsync(due.Provider, row, lastLook.Token);
-            return answer.Outcome(row, due.Provider, clock.GetUtcNow()) ?? Deadlines.Timeout(row, clock.GetUtcNow());
+            return answer.Outcome(row, due.Provider, clock.GetUtcNow(), archive.Value.IsOn) ?? Deadlines.Timeout(row, clock.GetUtcNow());
         }
         catch (Exception ex) when (ex is not OperationCanceledException || lastLook.IsCancellationRequested)
         {
@@ -124,9 +126,9 @@ public sealed partial class StatusPoll(
 internal readonly record struct StatusAnswer(ProviderTask? Task, ProviderFailure? Failure)
 {
     /// <summary>The request's outcome when the answer ends it; null when the task still runs or the provider could not say.</summary>
-    public TerminalOutcome? Outcome(ImageRequest row, IImageProvider provider, DateTimeOffset now) => this switch
+    public TerminalOutcome? Outcome(ImageRequest row, IImageProvider provider, DateTimeOffset now, bool archive) => this switch
     {
-        { Task.IsTerminal: true } => TerminalOutcome.ForTask(row, Task, provider.Capabilities.ResultUrlLifetime, CompletionPaths.Poll, now),
+        { Task.IsTerminal: true } => TerminalOutcome.ForTask(row, Task, provider.Capabilities.ResultUrlLifetime, CompletionPaths.Poll, now, archive),
         { Failure: { } failure } => TerminalOutcome.Failed(row, failure, row.ProviderTaskId, now),
         _ => null,
     };

@@ -1,4 +1,5 @@
 using EventImaging.Contracts;
+using EventImaging.Core.Archiving;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Providers;
 
@@ -13,8 +14,13 @@ public static class Deadlines
     /// </summary>
     public static readonly TimeSpan LastLookBudget = TimeSpan.FromSeconds(10);
 
-    public static TerminalOutcome Timeout(ImageRequest row, DateTimeOffset now) =>
-        TerminalOutcome.Failed(
+    /// <summary>
+    /// A request with no outcome by its deadline times out. One whose outcome is known and whose images are still being
+    /// copied completes without its copy instead: the image exists (this happens only where no archive step runs).
+    /// </summary>
+    public static TerminalOutcome Timeout(ImageRequest row, DateTimeOffset now) => row.State == RequestState.Archiving
+        ? ArchiveOutcomes.NotCopied(row, "the deadline passed before the images were copied", required: false, now)
+        : TerminalOutcome.Failed(
             row,
             new ProviderFailure(FailureCodes.Timeout, null, $"No outcome from {row.Provider} before the deadline {row.Deadline:O}.", true),
             row.ProviderTaskId,

@@ -68,7 +68,12 @@ public sealed partial class DueRowScheduler(
     {
         var now = clock.GetUtcNow();
         using var logScope = logger.BeginRequestScope(row);
-        using var span = RequestTracing.StartInRequestTrace(row.State == RequestState.Received ? "submit retry" : "poll", row);
+        using var span = RequestTracing.StartInRequestTrace(row.State switch
+        {
+            RequestState.Received => "submit retry",
+            RequestState.Archiving => "archive",
+            _ => "poll",
+        }, row);
         span?.SetTag("eventimaging.poll_count", row.PollCount);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(QueryBudget(row, now));

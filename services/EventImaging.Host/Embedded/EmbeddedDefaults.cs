@@ -26,6 +26,11 @@ public static class EmbeddedDefaults
             ["Providers:GptImage15:BaseUrl"] = $"{self}/gptimage15",
             ["Providers:GptImage15:ApiKey"] = "sim-key",
             ["Simulator:AllowInsecureCallbacks"] = "true",
+            // Result images are copied next to the ledger file and served by the Host itself at /files.
+            ["Archive:Store"] = "filesystem",
+            ["Archive:FileSystem:Root"] = "eventimaging-files",
+            ["Archive:FileSystem:PublicBaseUrl"] = $"{self}/files",
+            ["Archive:AllowInsecureDownloads"] = "true",
         };
         var missing = defaults.Where(setting => builder.Configuration[setting.Key] is null).ToDictionary();
         builder.Configuration.AddInMemoryCollection(missing);

@@ -27,6 +27,10 @@ internal sealed partial record PromptMarkers
     public int? LatencyMs { get; init; }
     public int? CreateLatencyMs { get; init; }
     public GptImage15Shape? Shape { get; init; }
+    public bool BrokenFile { get; init; }
+    public int? FileBytes { get; init; }
+    public int? FileSlowMs { get; init; }
+    public int? UrlLifetimeMs { get; init; }
 
     /// <summary>Directives that were not understood; logged, never fatal.</summary>
     public IReadOnlyList<string> Ignored { get; init; } = [];
@@ -82,6 +86,10 @@ internal sealed partial record PromptMarkers
         "latency" => Int(value) is { } v ? m with { LatencyMs = v } : null,
         "create-latency" => Int(value) is { } v ? m with { CreateLatencyMs = v } : null,
         "shape" => ParseShape(value) is { } shape ? m with { Shape = shape } : null,
+        "file" when value is "broken" => m with { BrokenFile = true },
+        "file-bytes" => Int(value) is { } v ? m with { FileBytes = v } : null,
+        "file-slow" => Int(value) is { } v ? m with { FileSlowMs = v } : null,
+        "url-lifetime" => Int(value) is { } v ? m with { UrlLifetimeMs = v } : null,
         _ => null,
     };
 

@@ -1,5 +1,13 @@
 namespace EventImaging.ProviderSimulator.Behaviour;
 
+/// <summary>
+/// A task's result file: a real PNG padded to <paramref name="Bytes"/> (0: as small as it renders), or, when
+/// <paramref name="Broken"/>, an HTML error page served as <c>image/png</c>; each 64 KiB sent after
+/// <paramref name="SlowMsPer64KiB"/>; its URL stops working <paramref name="UrlLifetime"/> after the task finished
+/// (zero: never).
+/// </summary>
+internal sealed record ResultFile(bool Broken, int Bytes, int SlowMsPer64KiB, TimeSpan UrlLifetime);
+
 internal enum TaskOutcome
 {
     Complete,
@@ -32,6 +40,9 @@ internal sealed record TaskBehaviour
     public TimeSpan QueryErrorWindow { get; init; }
     public int? RetryAfterSeconds { get; init; }
     public required GptImage15Shape Shape { get; init; }
+
+    /// <summary>What the task's result URL serves: see <see cref="ResultFile"/>.</summary>
+    public required ResultFile File { get; init; }
 
     public static TaskBehaviour Resolve(SimulatorKnobs knobs, PromptMarkers markers)
     {
@@ -71,6 +82,11 @@ internal sealed record TaskBehaviour
             QueryErrorWindow = TimeSpan.FromMilliseconds(markers.QueryErrorMs ?? 0),
             RetryAfterSeconds = markers.RetryAfterSeconds ?? knobs.RetryAfterSeconds,
             Shape = markers.Shape ?? knobs.GptImage15Shape,
+            File = new ResultFile(
+                markers.BrokenFile,
+                markers.FileBytes ?? knobs.ResultFileBytes,
+                markers.FileSlowMs ?? 0,
+                TimeSpan.FromMilliseconds(markers.UrlLifetimeMs ?? knobs.ResultUrlLifetimeMs)),
         };
     }
 }

@@ -21,7 +21,8 @@ internal static class PngImage
 
     private static readonly ConcurrentDictionary<(int Width, int Height), byte[]> PixelChunks = new();
 
-    public static byte[] Render(int width, int height, string seed)
+    /// <summary>The PNG of one task; <paramref name="padTo"/> bytes or more when given (a private ancillary chunk, which decoders skip).</summary>
+    public static byte[] Render(int width, int height, string seed, int padTo = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -42,6 +43,16 @@ internal static class PngImage
         WriteChunk(png, "IHDR", header);
         WriteChunk(png, "PLTE", Palette(seed));
         png.Write(PixelChunks.GetOrAdd((width, height), static size => BuildPixelChunk(size.Width, size.Height)));
+        // 12 bytes of chunk framing each for the padding and IEND.
+        var padding = padTo - (int)png.Length - 24;
+        if (padding > 0)
+        {
+            // "siMu": ancillary, private, safe to copy: every decoder skips it. Varied bytes, so nothing compresses it away.
+            var data = new byte[padding];
+            new Random(padding).NextBytes(data);
+            WriteChunk(png, "siMu", data);
+        }
+
         WriteChunk(png, "IEND", []);
         return png.ToArray();
     }

@@ -27,15 +27,19 @@ public sealed class S3Fixture : IAsyncLifetime
     private string? serviceUrl;
 
     /// <summary>The server's base URL.</summary>
-    public string ServiceUrl => serviceUrl ?? throw NotInitialized();
+    public string ServiceUrl => serviceUrl ?? throw Missing();
+
+    private static InvalidOperationException Missing() => new(
+        $"{Variable} is not set: source tests/scripts/ensure-s3.sh (test.sh does) to start s3rver, or point it at an S3-compatible server.");
 
     public async Task InitializeAsync()
     {
         serviceUrl = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(serviceUrl))
         {
-            throw new InvalidOperationException(
-                $"{Variable} is not set: source tests/scripts/ensure-s3.sh (test.sh does) to start s3rver, or point it at an S3-compatible server.");
+            // Shared with every broker-and-database test: only the tests that use it fail, saying what is missing.
+            serviceUrl = null;
+            return;
         }
 
         client = S3ImageStore.CreateClient(Options("unused"));
@@ -106,9 +110,8 @@ public sealed class S3Fixture : IAsyncLifetime
         client.Dispose();
     }
 
-    private AmazonS3Client Client => client ?? throw NotInitialized();
+    private AmazonS3Client Client => client ?? throw Missing();
 
-    private static InvalidOperationException NotInitialized() => new("S3Fixture is not initialized yet.");
 }
 
 /// <summary>The tests that share the S3 server.</summary>

@@ -11,6 +11,10 @@ public sealed class RequestTransitionsTests
     [InlineData(RequestState.Received, RequestState.Failed)]
     [InlineData(RequestState.Submitted, RequestState.Completed)]
     [InlineData(RequestState.Submitted, RequestState.Failed)]
+    [InlineData(RequestState.Received, RequestState.Archiving)]
+    [InlineData(RequestState.Submitted, RequestState.Archiving)]
+    [InlineData(RequestState.Archiving, RequestState.Completed)]
+    [InlineData(RequestState.Archiving, RequestState.Failed)]
     public void Forward_transitions_are_allowed(RequestState from, RequestState to) =>
         Assert.True(RequestTransitions.IsAllowed(from, to));
 
@@ -22,16 +26,24 @@ public sealed class RequestTransitionsTests
     [InlineData(RequestState.Submitted, RequestState.Received)]
     [InlineData(RequestState.Completed, RequestState.Completed)]
     [InlineData(RequestState.Submitted, RequestState.Submitted)]
+    [InlineData(RequestState.Archiving, RequestState.Submitted)]
+    [InlineData(RequestState.Archiving, RequestState.Archiving)]
+    [InlineData(RequestState.Completed, RequestState.Archiving)]
     public void Terminal_states_are_never_left_and_nothing_goes_back(RequestState from, RequestState to) =>
         Assert.False(RequestTransitions.IsAllowed(from, to));
 
     [Fact]
-    public void A_terminal_state_is_entered_from_received_or_submitted_only()
+    public void Provider_news_applies_only_before_the_outcome_is_known_and_a_cancel_to_anything_not_terminal()
     {
-        Assert.Equal([RequestState.Received, RequestState.Submitted], RequestTransitions.SourcesOf(RequestState.Completed));
-        Assert.Equal([RequestState.Received, RequestState.Submitted], RequestTransitions.SourcesOf(RequestState.Failed));
-        Assert.Equal([RequestState.Received], RequestTransitions.SourcesOf(RequestState.Submitted));
-        Assert.Empty(RequestTransitions.SourcesOf(RequestState.Received));
+        Assert.Equal([RequestState.Received, RequestState.Submitted], RequestTransitions.BeforeOutcome);
+        Assert.Equal([RequestState.Archiving], RequestTransitions.WhileArchiving);
+        Assert.Equal(Enum.GetValues<RequestState>().Where(s => !s.IsTerminal()), RequestTransitions.NotTerminal);
+        foreach (var to in new[] { RequestState.Archiving, RequestState.Completed, RequestState.Failed })
+        {
+            Assert.All(RequestTransitions.BeforeOutcome, from => Assert.True(RequestTransitions.IsAllowed(from, to)));
+        }
+
+        Assert.All(RequestTransitions.NotTerminal, from => Assert.True(RequestTransitions.IsAllowed(from, RequestState.Failed)));
     }
 
     [Fact]
@@ -41,6 +53,7 @@ public sealed class RequestTransitionsTests
         Assert.True(RequestState.Failed.IsTerminal());
         Assert.False(RequestState.Received.IsTerminal());
         Assert.False(RequestState.Submitted.IsTerminal());
+        Assert.False(RequestState.Archiving.IsTerminal());
     }
 
     [Theory]

@@ -67,6 +67,10 @@ namespace EventImaging.Core.Ledger.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("request_id");
 
+                    b.Property<int>("ArchiveAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("archive_attempts");
+
                     b.Property<bool>("AttemptInFlight")
                         .HasColumnType("boolean")
                         .HasColumnName("attempt_in_flight");
