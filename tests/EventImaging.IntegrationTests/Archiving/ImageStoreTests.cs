@@ -34,6 +34,24 @@ public sealed class ImageStoreTests(S3Fixture s3) : IDisposable
     }
 
     [Fact]
+    public async Task A_presigned_url_of_the_longest_lifetime_seven_days_is_accepted()
+    {
+        var bucket = await s3.CreateBucketAsync();
+        var options = s3.Options(bucket);
+        options.PresignedUrlLifetime = TimeSpan.FromDays(7);
+        using var store = new S3ImageStore(options, NullLogger<S3ImageStore>.Instance);
+        var file = TestImages.WritePng(spool, 16, seed: 7);
+        await store.PutAsync("r/0.png", file, "image/png", CancellationToken.None);
+
+        var stored = store.UrlFor("r/0.png", DateTimeOffset.UtcNow);
+
+        // The server refuses an X-Amz-Expires past 604800 s, as S3 does.
+        var expires = int.Parse(System.Web.HttpUtility.ParseQueryString(stored.Url.Query)["X-Amz-Expires"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expires, 604_790, 604_800);
+        Assert.Equal(await File.ReadAllBytesAsync(file), await http.GetByteArrayAsync(stored.Url));
+    }
+
+    [Fact]
     public async Task A_second_put_at_the_same_key_overwrites_the_first()
     {
         var bucket = await s3.CreateBucketAsync();
