@@ -43,7 +43,7 @@ public sealed class ArchiveOptions
 
     public FileSystemStoreOptions FileSystem { get; set; } = new();
 
-    public bool IsOn => !string.Equals(Store, ArchiveStores.None, StringComparison.OrdinalIgnoreCase);
+    public bool IsOn => ArchiveStores.Normalize(Store) != ArchiveStores.None;
 }
 
 public static class ArchiveStores
@@ -51,6 +51,9 @@ public static class ArchiveStores
     public const string None = "none";
     public const string S3 = "s3";
     public const string FileSystem = "filesystem";
+
+    /// <summary>The one reading of <c>Archive:Store</c>: trimmed, lower-case, unset meaning <see cref="None"/>.</summary>
+    public static string Normalize(string? store) => string.IsNullOrWhiteSpace(store) ? None : store.Trim().ToLowerInvariant();
 }
 
 /// <summary><c>Archive:S3</c>: any S3-compatible store (AWS S3, MinIO, Ceph, R2, …).</summary>

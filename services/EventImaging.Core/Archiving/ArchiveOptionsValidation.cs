@@ -21,7 +21,7 @@ internal sealed class ArchiveOptionsValidation : IValidateOptions<ArchiveOptions
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
-        var store = options.Store?.Trim().ToLowerInvariant();
+        var store = ArchiveStores.Normalize(options.Store);
         if (store is not (ArchiveStores.None or ArchiveStores.S3 or ArchiveStores.FileSystem))
         {
             problems.Add($"Archive:Store must be none, s3 or filesystem (it is '{options.Store}').");

@@ -11,11 +11,35 @@ namespace EventImaging.Core.Archiving;
 /// </summary>
 public static class ArchiveOutcomes
 {
-    /// <summary>The <c>ImageCompleted</c> the provider's outcome gave, as the archiving row holds it.</summary>
-    public static ImageCompleted Known(ImageRequest row) =>
-        row is { State: RequestState.Archiving, EventJson: { } json }
-            ? JsonSerializer.Deserialize<ImageCompleted>(json, EventJson.Options) ?? throw new JsonException("The stored ImageCompleted is empty.")
-            : throw new InvalidOperationException($"Request {row.RequestId} is {row.State}, not archiving.");
+    /// <summary>
+    /// The <c>ImageCompleted</c> the provider's outcome gave, as the archiving row holds it; should the stored event not
+    /// read (a row written by another version), one rebuilt from the row's own columns, so the request still ends.
+    /// </summary>
+    public static ImageCompleted Known(ImageRequest row)
+    {
+        try
+        {
+            if (row.EventJson is { } json && JsonSerializer.Deserialize<ImageCompleted>(json, EventJson.Options) is { } known)
+            {
+                return known;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return new ImageCompleted
+        {
+            RequestId = row.RequestId,
+            Provider = row.Provider,
+            Model = row.Model,
+            ProviderTaskId = row.ProviderTaskId ?? "",
+            ImageUrls = row.ResultUrlsJson is null ? [] : JsonSerializer.Deserialize<string[]>(row.ResultUrlsJson, EventJson.Options) ?? [],
+            UrlsExpireAt = row.UpdatedAt,
+            CompletedVia = CompletionPaths.Poll,
+            CompletedAt = row.UpdatedAt,
+        };
+    }
 
     /// <summary>Every image copied: the event carries the stored copies.</summary>
     public static TerminalOutcome Copied(ImageRequest row, IReadOnlyList<StoredImage> images, DateTimeOffset? expiresAt) =>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
@@ -33,7 +32,10 @@ public sealed partial class ArchiveStep(
         var (outcome, failure) = await CopyAsync(row, attempt, due.QueryBudget);
         if (outcome is null && failure is { Permanent: false } && attempt < options.Value.MaxAttempts)
         {
-            var next = RetrySchedule.Next(clock.GetUtcNow(), attempt, null, Random.Shared.NextDouble(), options.Value.RetryInitialInterval, options.Value.RetryMaxInterval);
+            // At the deadline the copy gets its last attempt (AtDeadlineAsync): nothing is due after it.
+            var next = Deadlines.NoLaterThanDeadline(
+                RetrySchedule.Next(clock.GetUtcNow(), attempt, null, Random.Shared.NextDouble(), options.Value.RetryInitialInterval, options.Value.RetryMaxInterval),
+                row.Deadline);
             LogRetry(row.RequestId, attempt, failure.Message, next);
             await rows.RetryLaterAsync(row.RequestId, due.Claim, next, cancellationToken);
             return;
@@ -52,9 +54,9 @@ public sealed partial class ArchiveStep(
 
     private async Task<(TerminalOutcome? Outcome, ArchiveException? Failure)> CopyAsync(ImageRequest row, int attempt, CancellationToken budget)
     {
-        var known = ArchiveOutcomes.Known(row);
         try
         {
+            var known = ArchiveOutcomes.Known(row);
             var copied = await copier.CopyAsync(row.RequestId, known.ImageUrls, known.UrlsExpireAt, budget);
             history.Record(row.RequestId, HistoryKinds.Archive, $"attempt {attempt}: {copied.Images.Count} image(s) copied, {copied.Images.Sum(i => i.Bytes)} bytes");
             return (ArchiveOutcomes.Copied(row, copied.Images, copied.ExpiresAt), null);
@@ -82,7 +84,6 @@ public sealed partial class ArchiveStep(
     private static string Describe(Exception ex) => ex switch
     {
         OperationCanceledException => "the copy did not finish within its claim",
-        JsonException => "the stored outcome could not be read",
         _ => $"the store refused the copy ({ex.GetType().Name})",
     };
 

@@ -18,8 +18,7 @@ public static class ArchivingExtensions
     {
         builder.AddArchiveSettings();
         builder.AddImageStore();
-        var store = builder.Configuration[$"{ArchiveOptions.Section}:{nameof(ArchiveOptions.Store)}"];
-        if (new ArchiveOptions { Store = store ?? ArchiveStores.None }.IsOn)
+        if (ArchiveStores.Normalize(builder.Configuration[$"{ArchiveOptions.Section}:{nameof(ArchiveOptions.Store)}"]) != ArchiveStores.None)
         {
             builder.AddSchedulingOptions();
             builder.AddDueRows();
@@ -31,6 +30,10 @@ public static class ArchivingExtensions
             builder.Services.AddSingleton<ImageCopier>();
             builder.Services.AddSingleton<ArchiveRows>();
             builder.Services.AddSingleton<IDueRowHandler, ArchiveStep>();
+            if (!builder.IsEmbedded() && builder.Configuration.GetValue<bool>($"{ArchiveOptions.Section}:{nameof(ArchiveOptions.AllowInsecureDownloads)}"))
+            {
+                builder.Services.AddHostedService<InsecureDownloadsWarning>();
+            }
         }
 
         return builder;

@@ -11,10 +11,16 @@ public sealed record CopiedImages(IReadOnlyList<StoredImage> Images, DateTimeOff
 /// recognised by its bytes (<see cref="ImageSniffer"/>) and stored under a key derived from the request and its position,
 /// so a copy tried again overwrites the same objects and a reader never sees two versions.
 /// </summary>
-public sealed class ImageCopier(SafeDownloader downloader, IImageStore store, IOptions<ArchiveOptions> options, TimeProvider clock)
+public sealed partial class ImageCopier(SafeDownloader downloader, IImageStore store, IOptions<ArchiveOptions> options, TimeProvider clock)
 {
     /// <summary>The object key of the <paramref name="index"/>-th image of a request.</summary>
     public static string KeyOf(Guid requestId, int index, string extension) => $"{requestId:N}/{index}.{extension}";
+
+    /// <summary>Whether <paramref name="key"/> has the shape of <see cref="KeyOf"/>: the only objects the archive writes.</summary>
+    public static bool IsImageKey(string? key) => key is not null && ImageKey().IsMatch(key);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9a-f]{32}/[0-9]{1,4}\\.(png|jpg|webp)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex ImageKey();
 
     public async Task<CopiedImages> CopyAsync(Guid requestId, IReadOnlyList<string> providerUrls, DateTimeOffset? providerUrlsExpireAt, CancellationToken cancellationToken)
     {

@@ -33,7 +33,7 @@ public static class ImageStoreExtensions
 
         // The choice is made here, from configuration, so that "none" registers nothing; an unknown value registers
         // nothing either and stops the start with the validation's message.
-        var store = builder.Configuration[$"{ArchiveOptions.Section}:{nameof(ArchiveOptions.Store)}"]?.Trim().ToLowerInvariant();
+        var store = ArchiveStores.Normalize(builder.Configuration[$"{ArchiveOptions.Section}:{nameof(ArchiveOptions.Store)}"]);
         switch (store)
         {
             case ArchiveStores.S3:
@@ -64,7 +64,8 @@ public static class ImageStoreExtensions
 
         endpoints.MapMethods($"{FilesPath}/{{**key}}", [HttpMethods.Get, HttpMethods.Head], (string? key, HttpContext context) =>
             {
-                if (!store.TryResolve(key, out var path) || !File.Exists(path))
+                // Only what the archive step writes is served, whatever else the directory holds.
+                if (!ImageCopier.IsImageKey(key) || !store.TryResolve(key, out var path) || !File.Exists(path))
                 {
                     return Results.NotFound();
                 }

@@ -32,6 +32,8 @@ public sealed class SafeDownloader(IHttpClientFactory clients, IOptions<ArchiveO
     public static SocketsHttpHandler CreateHandler(ArchiveOptions options) => new()
     {
         ConnectTimeout = options.ConnectTimeout,
+        // No proxy: the connect-time check must see the image's host itself, not a proxy that would fetch any host for us.
+        UseProxy = false,
         AllowAutoRedirect = true,
         MaxAutomaticRedirections = 3,
         AutomaticDecompression = DecompressionMethods.None,

@@ -86,8 +86,8 @@ public sealed partial class CallbackHandler(
             return CallbackResult.NotFound;
         }
 
-        // Archiving: the outcome is known, only its images are still being copied; no later news changes it.
-        if (row.State.IsTerminal() || row.State == RequestState.Archiving)
+        // Once the outcome is known (terminal, or archiving: only its images are still being copied), no news changes it.
+        if (!RequestTransitions.BeforeOutcome.Contains(row.State))
         {
             if ((row.State is RequestState.Completed or RequestState.Archiving) != (task.Status == ProviderTaskStatus.Completed))
             {

@@ -61,17 +61,26 @@ public sealed partial class RequestCanceller(
         }
 
         history.Record(requestId, HistoryKinds.Cancel, message);
-        var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.Cancelled, null, message, false), row.ProviderTaskId, clock.GetUtcNow())
-            with { Sources = RequestTransitions.NotTerminal };
-        if (await finisher.FinishAsync(row, outcome, null, FinishedBy.Cancel, cancellationToken))
+        // The compare-and-set may leave any state that is not terminal, so it loses only to an outcome that ended the
+        // request; another writer may still move it between two running states first (submitted, archiving): try again.
+        for (var attempt = 0; attempt < MaxAttempts && !row.State.IsTerminal(); attempt++)
         {
-            return new CancelOutcome(CancelResult.Cancelled, RequestState.Failed);
+            var outcome = TerminalOutcome.Failed(row, new ProviderFailure(FailureCodes.Cancelled, null, message, false), row.ProviderTaskId, clock.GetUtcNow())
+                with { Sources = RequestTransitions.NotTerminal };
+            if (await finisher.FinishAsync(row, outcome, null, FinishedBy.Cancel, cancellationToken))
+            {
+                return new CancelOutcome(CancelResult.Cancelled, RequestState.Failed);
+            }
+
+            row = await rows.FindAsync(requestId, cancellationToken) ?? row;
         }
 
-        var now = await rows.FindAsync(requestId, cancellationToken);
-        LogAlreadyFinished(requestId, now?.State, by);
-        return new CancelOutcome(CancelResult.AlreadyFinished, now?.State);
+        LogAlreadyFinished(requestId, row.State, by);
+        return new CancelOutcome(CancelResult.AlreadyFinished, row.State);
     }
+
+    /// <summary>Compare-and-set attempts of one cancel: a request moves through at most two running states after it was read.</summary>
+    private const int MaxAttempts = 3;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cancel of request {RequestId} by {By}: the ledger has no such request; nothing changes")]
     private partial void LogUnknown(Guid requestId, string by);

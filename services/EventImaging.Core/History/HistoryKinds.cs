@@ -35,10 +35,11 @@ public static class HistoryKinds
     public const string Republished = "republished";
 
     /// <summary>
-    /// Kinds written whatever the request's history already holds: each happens a bounded number of times. The others
-    /// (duplicates, callbacks, polls) stop being recorded once a request has <c>Ledger:HistoryLimit</c> entries.
+    /// Kinds written whatever the request's history already holds: each happens once per request (the terminal
+    /// transition and its first publish). The others, which a caller, a provider or time can repeat (duplicates,
+    /// callbacks, polls, cancels, republishes), stop being recorded once a request has <c>Ledger:HistoryLimit</c> entries.
     /// </summary>
-    public static readonly string[] AlwaysKept = [Completed, Failed, Cancel, Published];
+    public static readonly string[] AlwaysKept = [Completed, Failed, Published];
 
     public static bool IsAlwaysKept(string kind) => AlwaysKept.Contains(kind);
 }

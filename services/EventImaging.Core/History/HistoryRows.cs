@@ -64,6 +64,9 @@ public sealed class HistoryRows(IDbContextFactory<LedgerDbContext> contexts, IOp
     public async Task<List<HistoryEntry>> ForRequestAsync(Guid requestId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id).ToListAsync(cancellationToken);
+        // Bounded by the limit already; the cap keeps a history written before a lower limit from being read whole.
+        return await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id)
+            .Take(options.Value.HistoryLimit + HistoryKinds.AlwaysKept.Length)
+            .ToListAsync(cancellationToken);
     }
 }

@@ -15,15 +15,17 @@ public sealed partial class HistoryWriter(RequestHistory history, HistoryRows ro
 
     private static readonly TimeSpan MaxRetryInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>The entries being written; what stopping interrupts is written by <see cref="StopAsync"/>.</summary>
+    private readonly List<HistoryEntry> batch = new(MaxBatch);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<HistoryEntry>(MaxBatch);
         try
         {
             while (await history.Pending.WaitToReadAsync(stoppingToken))
             {
-                Fill(batch);
-                await WriteAsync(batch, stoppingToken);
+                Fill();
+                await WriteAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -35,12 +37,11 @@ public sealed partial class HistoryWriter(RequestHistory history, HistoryRows ro
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        var batch = new List<HistoryEntry>(MaxBatch);
         try
         {
-            while (history.Pending.TryPeek(out _) && !cancellationToken.IsCancellationRequested)
+            while ((batch.Count > 0 || history.Pending.TryPeek(out _)) && !cancellationToken.IsCancellationRequested)
             {
-                Fill(batch);
+                Fill();
                 await rows.AppendAsync(batch, cancellationToken);
                 batch.Clear();
             }
@@ -51,7 +52,7 @@ public sealed partial class HistoryWriter(RequestHistory history, HistoryRows ro
         }
     }
 
-    private void Fill(List<HistoryEntry> batch)
+    private void Fill()
     {
         while (batch.Count < MaxBatch && history.Pending.TryRead(out var entry))
         {
@@ -60,7 +61,7 @@ public sealed partial class HistoryWriter(RequestHistory history, HistoryRows ro
     }
 
     /// <summary>Writes the batch, trying again while the ledger is unreachable; a batch that fails otherwise is dropped and logged.</summary>
-    private async Task WriteAsync(List<HistoryEntry> batch, CancellationToken stoppingToken)
+    private async Task WriteAsync(CancellationToken stoppingToken)
     {
         var wait = TimeSpan.FromMilliseconds(200);
         while (true)

@@ -27,7 +27,8 @@ public static class LedgerExtensions
         builder.AddLedgerDatabase();
         builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.Section)
             .Validate(o => o.Retention >= TimeSpan.Zero, "Ledger:Retention must not be negative (0 keeps everything).")
-            .Validate(o => o.RetentionInterval > TimeSpan.Zero && o.RetentionBatchSize > 0, "Ledger:RetentionInterval and Ledger:RetentionBatchSize must be positive.")
+            .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Ledger:RetentionInterval must be positive.")
+            .Validate(o => o.RetentionBatchSize is > 0 and <= 10_000, "Ledger:RetentionBatchSize must be between 1 and 10000.")
             .Validate(o => o.HistoryLimit > 0, "Ledger:HistoryLimit must be positive.")
             .ValidateOnStart();
         builder.Services.AddHostedService<LedgerSchema>();

@@ -67,7 +67,18 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
                 // error (dotnet/efcore#37328), which would greet every new deployment. Creating it first leaves nothing to fail.
                 await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
                 var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
-                await db.Database.MigrateAsync(cancellationToken);
+                // An index built on a large ledger takes longer than a statement's usual timeout.
+                var timeout = db.Database.GetCommandTimeout();
+                db.Database.SetCommandTimeout(MigrationCommandTimeout);
+                try
+                {
+                    await db.Database.MigrateAsync(cancellationToken);
+                }
+                finally
+                {
+                    db.Database.SetCommandTimeout(timeout);
+                }
+
                 return pending;
             }
             finally
@@ -102,6 +113,8 @@ public sealed class LedgerSchema(IServiceScopeFactory scopes, IOptions<LedgerOpt
                 + "or point Ledger:SqlitePath at a new one.");
         }
     }
+
+    private static readonly TimeSpan MigrationCommandTimeout = TimeSpan.FromMinutes(30);
 
     /// <summary>The advisory lock every migrator of a ledger database takes: "EILEDGER" as a 64-bit number.</summary>
     private const long MigrationLockKey = 4992605522298881362;

@@ -12,7 +12,7 @@ public sealed class OutboxRows(IDbContextFactory<LedgerDbContext> contexts, Time
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await db.Requests
-            .Where(r => requestIds.Contains(r.RequestId) && r.EventPublishedAt == null && r.EventJson != null)
+            .Where(r => requestIds.Contains(r.RequestId) && r.EventPublishedAt == null && r.EventJson != null && r.FinishedAt != null)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.EventPublishedAt, now), cancellationToken);
     }
 

@@ -30,19 +30,35 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
     }
 
     /// <summary>
-    /// <see cref="TryFinishAsync"/> for many rows in one commit; one result per request, in order. A request id given twice
-    /// is applied once: its first occurrence may win, the others lose.
+    /// <see cref="TryFinishAsync"/> for many rows; one result per request, in order. A request id given more than once is
+    /// tried in turn, each occurrence in a later statement than the one before, so each sees what the earlier did: a stale
+    /// provider outcome that loses does not hide a cancel that would win. At most one of them wins.
     /// </summary>
     public async Task<bool[]> TryFinishManyAsync(IReadOnlyList<FinishRequest> requests, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var unique = requests.DistinctBy(r => r.RequestId).ToArray();
+        var results = new bool[requests.Count];
+        // Round k holds the k-th occurrence of each request id: nearly always one round.
+        var rounds = requests.Select((request, index) => (request, index))
+            .GroupBy(x => x.request.RequestId)
+            .SelectMany(occurrences => occurrences.Select((x, round) => (round, x.request, x.index)))
+            .GroupBy(x => x.round)
+            .OrderBy(round => round.Key);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var won = db.Database.IsNpgsql()
-            ? await FinishOnPostgresAsync(db, unique, now, cancellationToken)
-            : await FinishOnSqliteAsync(db, unique, now, cancellationToken);
-        var answered = new HashSet<Guid>();
-        return [.. requests.Select(r => won.Contains(r.RequestId) && answered.Add(r.RequestId))];
+        foreach (var round in rounds)
+        {
+            var batch = round.ToArray();
+            var finishes = batch.Select(x => x.request).ToArray();
+            var won = db.Database.IsNpgsql()
+                ? await FinishOnPostgresAsync(db, finishes, now, cancellationToken)
+                : await FinishOnSqliteAsync(db, finishes, now, cancellationToken);
+            foreach (var (_, request, index) in batch)
+            {
+                results[index] = won.Contains(request.RequestId);
+            }
+        }
+
+        return results;
     }
 
     /// <summary>

@@ -91,9 +91,13 @@ public static class PublicUrlRules
                 || (b[0] == 192 && b[1] == 168)
                 || (b[0] == 169 && b[1] == 254)
                 || (b[0] == 100 && b[1] >= 64 && b[1] <= 127)
+                || (b[0] == 198 && b[1] is 18 or 19)
                 || b[0] >= 224);
         }
 
-        return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal || address.IsIPv6Multicast);
+        // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses carry an IPv4 address, which may be a private one.
+        var v6 = address.GetAddressBytes();
+        var embedsIpv4 = (v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b) || (v6[0] == 0x20 && v6[1] == 0x02);
+        return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal || address.IsIPv6Multicast || embedsIpv4);
     }
 }

@@ -41,11 +41,15 @@ public sealed partial class RetentionSweeper(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>One sweep: deletes every request that has expired by now, batch by batch; returns how many.</summary>
+    /// <summary>Batches one sweep deletes at most: a backlog (retention switched on over a full ledger) drains over several sweeps.</summary>
+    private const int MaxBatchesPerSweep = 100;
+
+    /// <summary>One sweep: deletes the requests that have expired by now, batch by batch; returns how many.</summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
         var cutoff = clock.GetUtcNow() - options.Value.Retention;
         var total = 0;
+        var batches = 0;
         int deleted;
         do
         {
@@ -53,7 +57,7 @@ public sealed partial class RetentionSweeper(
             total += deleted;
             metrics.RetentionDeleted(deleted);
         }
-        while (deleted == options.Value.RetentionBatchSize);
+        while (deleted == options.Value.RetentionBatchSize && ++batches < MaxBatchesPerSweep);
 
         if (total > 0)
         {

@@ -87,7 +87,7 @@ public sealed partial class DueRowScheduler(
                 var outcome = due is null || handler is null
                     ? Deadlines.Timeout(row, clock.GetUtcNow())
                     : await handler.AtDeadlineAsync(due, cancellationToken);
-                await finisher.FinishAsync(row, outcome, row.ProviderTaskId, FinishedBy.Poll, cancellationToken);
+                await finisher.FinishAsync(row, outcome, row.ProviderTaskId, row.State == RequestState.Archiving ? FinishedBy.Archive : FinishedBy.Poll, cancellationToken);
                 return;
             }
 

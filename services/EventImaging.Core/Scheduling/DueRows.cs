@@ -19,7 +19,7 @@ public sealed class DueRows(IDbContextFactory<LedgerDbContext> contexts, TimePro
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var candidates = await db.Requests.AsNoTracking()
             .Where(r => r.NextActionAt != null && r.NextActionAt <= now
-                && (r.State == RequestState.Received || r.State == RequestState.Submitted || r.State == RequestState.Archiving)
+                && RequestTransitions.NotTerminal.Contains(r.State)
                 && (r.LeaseUntil == null || r.LeaseUntil < now))
             .OrderBy(r => r.NextActionAt)
             .Select(r => r.RequestId)
@@ -33,7 +33,7 @@ public sealed class DueRows(IDbContextFactory<LedgerDbContext> contexts, TimePro
         var until = now + leaseFor;
         var claimed = await db.Requests
             .Where(r => candidates.Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
-                && (r.State == RequestState.Received || r.State == RequestState.Submitted || r.State == RequestState.Archiving)
+                && RequestTransitions.NotTerminal.Contains(r.State)
                 && (r.LeaseUntil == null || r.LeaseUntil < now))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.LeaseOwner, owner)
@@ -52,7 +52,7 @@ public sealed class DueRows(IDbContextFactory<LedgerDbContext> contexts, TimePro
         var now = clock.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await db.Requests
-            .Where(r => r.RequestId == requestId && r.LeaseOwner == owner && (r.State == RequestState.Received || r.State == RequestState.Submitted || r.State == RequestState.Archiving))
+            .Where(r => r.RequestId == requestId && r.LeaseOwner == owner && RequestTransitions.NotTerminal.Contains(r.State))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.NextActionAt, nextActionAt)
                 .SetProperty(r => r.PollCount, r => r.PollCount + 1)

@@ -89,13 +89,15 @@ public sealed class ImageStoreFileSystemTests(ITestOutputHelper output) : IDispo
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         var store = Assert.IsType<FileSystemImageStore>(app.Services.GetRequiredService<IImageStore>());
         var png = TestImages.WritePng(Spool, 100, seed: 16);
-        await store.PutAsync("req-1/0.png", png, "image/png", CancellationToken.None);
-        await store.PutAsync("req-1/1.webp", png, "image/webp", CancellationToken.None);
-        // A file beside the root, which no URL may reach.
+        var request = Guid.NewGuid().ToString("N");
+        await store.PutAsync($"{request}/0.png", png, "image/png", CancellationToken.None);
+        await store.PutAsync($"{request}/1.webp", png, "image/webp", CancellationToken.None);
+        // A file beside the root, which no URL may reach; and one in it that the archive did not write (a ledger file, say).
         await File.WriteAllTextAsync(Path.Combine(work, "secret.png"), "outside");
+        await store.PutAsync("eventimaging.db", png, "application/octet-stream", CancellationToken.None);
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
 
-        using (var response = await http.GetAsync(new Uri("files/req-1/0.png", UriKind.Relative)))
+        using (var response = await http.GetAsync(new Uri($"files/{request}/0.png", UriKind.Relative)))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
@@ -103,12 +105,12 @@ public sealed class ImageStoreFileSystemTests(ITestOutputHelper output) : IDispo
             Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         }
 
-        using (var response = await http.GetAsync(new Uri("files/req-1/1.webp", UriKind.Relative)))
+        using (var response = await http.GetAsync(new Uri($"files/{request}/1.webp", UriKind.Relative)))
         {
             Assert.Equal("image/webp", response.Content.Headers.ContentType?.MediaType);
         }
 
-        foreach (var path in new[] { "files/req-1/2.png", "files/..%2Fsecret.png", "files/%2E%2E/secret.png", "files/req-1/..%2F..%2Fsecret.png", "files/req-1%5C..%5C..%5Csecret.png" })
+        foreach (var path in new[] { $"files/{request}/2.png", "files/eventimaging.db", "files/..%2Fsecret.png", "files/%2E%2E/secret.png", "files/req-1/..%2F..%2Fsecret.png", "files/req-1%5C..%5C..%5Csecret.png" })
         {
             using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
             Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"GET /{path} answered {(int)response.StatusCode}, not 404");

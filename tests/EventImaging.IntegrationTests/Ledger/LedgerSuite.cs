@@ -104,6 +104,35 @@ public abstract class LedgerSuite : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_archiving_row_is_unfinished_and_due_and_only_the_archive_outcome_or_a_cancel_ends_it()
+    {
+        var requestId = await Store.InsertReceivedAsync();
+        var archiving = LedgerStore.Completed(requestId) with { State = RequestState.Archiving };
+        Assert.True(await Store.Terminal.TryFinishAsync(requestId, archiving, "task-1", CancellationToken.None));
+
+        var row = await Store.RowAsync(requestId);
+        Assert.Equal(RequestState.Archiving, row.State);
+        Assert.Null(row.FinishedAt);
+        Assert.Null(row.LeaseOwner);
+        Assert.NotNull(row.NextActionAt);
+        Assert.Equal("ImageCompleted", row.EventType);
+        // Not the outbox's: nothing is published before the copy.
+        Assert.DoesNotContain(await Store.Outbox.FindUnpublishedAsync(100, CancellationToken.None), r => r.RequestId == requestId);
+
+        // Later provider news cannot end it; in one batch, a cancel behind such news still wins.
+        var results = await Store.Terminal.TryFinishManyAsync(
+            [
+                new FinishRequest(requestId, LedgerStore.Failed(requestId), null),
+                new FinishRequest(requestId, LedgerStore.Failed(requestId) with { Sources = RequestTransitions.NotTerminal }, null),
+                new FinishRequest(requestId, LedgerStore.Completed(requestId) with { Sources = RequestTransitions.WhileArchiving }, null),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal([false, true, false], results);
+        Assert.Equal(RequestState.Failed, (await Store.RowAsync(requestId)).State);
+    }
+
+    [Fact]
     public async Task A_submit_lease_is_held_by_one_worker_and_only_for_the_provider_it_was_prepared_for()
     {
         var requestId = await Store.InsertReceivedAsync();

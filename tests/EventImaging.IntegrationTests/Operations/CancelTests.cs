@@ -64,7 +64,9 @@ public sealed class CancelTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
         var history = await env.HistoryAsync(requestId);
         Assert.Contains(history, h => h.Kind == HistoryKinds.Poll && h.Detail.StartsWith("query 1: Running", StringComparison.Ordinal));
         var kinds = history.Select(h => h.Kind).Where(k => k != HistoryKinds.Poll).ToList();
-        Assert.Equal([HistoryKinds.Received, HistoryKinds.Submit, HistoryKinds.Cancel, HistoryKinds.Failed, HistoryKinds.Published, HistoryKinds.Callback], kinds);
+        // The publish is recorded once its writer got the broker's confirmation, which can come after the late callback.
+        Assert.Equal([HistoryKinds.Received, HistoryKinds.Submit, HistoryKinds.Cancel, HistoryKinds.Failed], kinds.Take(4));
+        Assert.Equal([HistoryKinds.Callback, HistoryKinds.Published], kinds.Skip(4).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -4,14 +4,14 @@ using EventImaging.IntegrationTests.Pipeline;
 
 namespace EventImaging.IntegrationTests.Operations;
 
-/// <summary>A request's history is bounded: a flood of duplicate callbacks stops being recorded, what ends it never does.</summary>
+/// <summary>A request's history is bounded: a flood of callbacks stops being recorded, the outcome and its publish never do.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
 public sealed class HistoryTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     private const int Limit = 12;
 
     [Fact]
-    public async Task Duplicate_callbacks_past_the_limit_are_not_recorded_but_a_later_cancel_is()
+    public async Task Callbacks_past_the_limit_are_not_recorded_but_the_outcome_and_its_publish_are()
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
@@ -19,30 +19,31 @@ public sealed class HistoryTests(RabbitMqFixture rabbitMq, PostgresFixture postg
             ["Operator:ApiKey"] = "history-key",
         }, output: output);
         var requestId = Guid.NewGuid();
-        await env.PublishJsonAsync(new { requestId, prompt = $"Called back too often {requestId:N}" });
-        await env.Events.TerminalAsync(requestId);
-        await env.MarkedPublishedAsync(requestId);
+        await env.PublishJsonAsync(new { requestId, prompt = $"Reported on too often [sim:never-finish] {requestId:N}" });
+        await env.SubmittedAsync(requestId);
         var task = Assert.Single(env.CreatesFor(requestId.ToString("N"))).TaskId!;
-        var completed = $$"""{"id":"{{task}}","status":"completed","progress":100,"results":["https://files.example/again.png"]}""";
         var token = env.CallbackTokenOf(requestId);
 
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 30; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", token, completed)).StatusCode);
+            var progress = $$"""{"id":"{{task}}","status":"processing","progress":{{i}}}""";
+            Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", token, progress)).StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.Conflict, (await env.OperatorCancelAsync(requestId, "history-key")).StatusCode);
+        var completed = $$"""{"id":"{{task}}","status":"completed","progress":100,"results":["https://files.example/done.png"]}""";
+        Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", token, completed)).StatusCode);
+        await env.Events.TerminalAsync(requestId);
 
-        // Entries are written in the order they were recorded: once the cancel is there, every duplicate before it was written or left out.
+        // Entries are written in the order they were recorded: once the publish is there, every callback before it was
+        // written or left out.
         await Eventually.UntilAsync(
-            async () => (await env.HistoryAsync(requestId)).Any(h => h.Kind == HistoryKinds.Cancel),
+            async () => (await env.HistoryAsync(requestId)).Any(h => h.Kind == HistoryKinds.Published),
             TimeSpan.FromSeconds(10),
-            "the cancel to be recorded");
+            "the publish to be recorded");
         var history = await env.HistoryAsync(requestId);
-        output.WriteLine($"{history.Count} entries kept of {5 + 40 + 1} recorded");
+        output.WriteLine($"{history.Count} entries kept of {2 + 30 + 3} recorded");
         Assert.InRange(history.Count, Limit, Limit + 8);
-        Assert.Equal(HistoryKinds.Cancel, history[^1].Kind);
-        Assert.Contains(history, h => h.Kind == HistoryKinds.Callback && h.Detail.StartsWith("duplicate", StringComparison.Ordinal));
-        Assert.Equal([HistoryKinds.Completed, HistoryKinds.Published], history.Select(h => h.Kind).Where(HistoryKinds.AlwaysKept.Contains).Where(k => k != HistoryKinds.Cancel));
+        Assert.Equal([HistoryKinds.Completed, HistoryKinds.Published], history.TakeLast(2).Select(h => h.Kind));
+        Assert.Contains(history, h => h.Kind == HistoryKinds.Callback && h.Detail.StartsWith("progress", StringComparison.Ordinal));
     }
 }

@@ -94,7 +94,9 @@ public sealed class GptImage15Tests : IAsyncLifetime
         Assert.Equal(JsonValueKind.Null, done.GetProperty("error_message").ValueKind);
         Assert.True(DateTimeOffset.TryParseExact(done.GetProperty("created_at").GetString(), "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _));
         var url = Assert.Single(done.GetProperty("response").EnumerateArray()).GetString()!;
-        Assert.EndsWith("_1024x1024.png", url, StringComparison.Ordinal);
+        Assert.EndsWith("_1024x1024.png", new Uri(url).AbsolutePath, StringComparison.Ordinal);
+        // The provider's storage keeps results for a day, as evolink documents: the link says until when.
+        Assert.StartsWith("?expires=", new Uri(url).Query, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -53,6 +53,27 @@ public sealed class ResultFileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_result_link_expires_and_a_padded_or_broken_file_is_served_as_its_marker_asks()
+    {
+        using var create = await host.PostAsync("evolink/v1/images/generations", new { model = "gpt-image-1.5", prompt = "a cat [sim:delay=0;url-lifetime=1500;file-bytes=300000]" });
+        var id = (await SimulatorHost.Json(create)).GetProperty("id").GetString()!;
+        var url = (await host.EvolinkWhenAsync(id, t => t.GetProperty("status").GetString() == "completed")).GetProperty("results")[0].GetString()!;
+
+        var padded = await host.Client.GetByteArrayAsync(url);
+        Assert.InRange(padded.Length, 300_000, 300_100);
+        var chunks = Chunks(padded).Select(c => c.Type).ToList();
+        Assert.Equal(["IHDR", "PLTE", "IDAT", "siMu", "IEND"], chunks);
+        await Eventually.UntilAsync(
+            async () => (await host.Client.GetAsync(url)).StatusCode == System.Net.HttpStatusCode.NotFound,
+            TimeSpan.FromSeconds(10),
+            "the link to expire");
+
+        var broken = await host.Client.GetAsync("simulator/files/task-a_64x32.png?broken=1");
+        Assert.Equal("image/png", broken.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("<html>", await broken.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Oversized_file_request_is_404()
     {
         using var response = await host.Client.GetAsync("simulator/files/x_100000x2.png");

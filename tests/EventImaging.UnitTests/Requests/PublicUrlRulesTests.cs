@@ -18,6 +18,9 @@ public sealed class PublicUrlRulesTests
     [InlineData("https://0.0.0.0/a.png")]
     [InlineData("https://[fe80::1]/a.png")]
     [InlineData("https://[::ffff:10.0.0.1]/a.png")]
+    [InlineData("https://[64:ff9b::a00:1]/a.png")]
+    [InlineData("https://[2002:a00:1::1]/a.png")]
+    [InlineData("https://198.18.0.1/a.png")]
     [InlineData("https://app.localhost/a.png")]
     [InlineData("https://user:secret@images.example.com/a.png")]
     public void Private_hosts_and_credentials_fail(string url) => Assert.NotNull(PublicUrlRules.Check(url));

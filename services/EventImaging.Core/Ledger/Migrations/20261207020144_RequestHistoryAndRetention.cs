@@ -28,11 +28,11 @@ namespace EventImaging.Core.Ledger.Migrations
                     table.PrimaryKey("PK_request_history", x => x.id);
                 });
 
-            migrationBuilder.CreateIndex(
-                name: "ix_image_requests_finished",
-                table: "image_requests",
-                column: "finished_at",
-                filter: "finished_at IS NOT NULL");
+            // Built without blocking writes: image_requests has never been pruned before retention, and a plain CREATE
+            // INDEX would hold callbacks and submissions for as long as the build takes.
+            migrationBuilder.Sql(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_image_requests_finished ON image_requests (finished_at) WHERE finished_at IS NOT NULL;",
+                suppressTransaction: true);
 
             migrationBuilder.CreateIndex(
                 name: "ix_request_history_request",
