@@ -110,7 +110,9 @@ internal sealed record ArchivingResults(
 /// the rate images were archived at and their megabytes per second, from the first due instant to the last event;
 /// the peak RSS of the Submitter (the archiver) and the receiver, sampled every 200 ms from the first callback to the
 /// last event; CPU per archived image (µs: the Submitter · PostgreSQL · RabbitMQ · the benchmark, which hosts the
-/// simulator that serves the files · the whole machine, which includes the S3 server).
+/// simulator that serves the files · the whole machine), and of the receiver and the S3 server (s3rver) alone.
+/// <paramref name="AnswerWithoutArchiving"/>: the same rate of the same callbacks on a receiver with archiving off (its
+/// POST → 200), run after the archiving levels with the archiving processes stopped (full run only).
 /// </summary>
 internal sealed record ArchivingLevel(
     double OfferedRate,
@@ -128,7 +130,10 @@ internal sealed record ArchivingLevel(
     double SubmitterPeakRssMB,
     double ReceiverPeakRssMB,
     CpuUse? CpuPerImage,
-    int[] CompletedPerSecond);
+    int[] CompletedPerSecond,
+    double ReceiverCpuPerImage = double.NaN,
+    double S3ServerCpuPerImage = double.NaN,
+    LatencySummary? AnswerWithoutArchiving = null);
 
 internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target, CpuUse? CpuPerOperation);
 

@@ -24,8 +24,14 @@ namespace EventImaging.Benchmarks.Sections;
 /// </summary>
 internal sealed class ArchivingSection(BenchContext context)
 {
+    /// <summary>The keys of every stored object, taken from the events, to empty the bucket without listing it.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> stored = new();
+
     private const string Receiver = "EventImaging.WebhookReceiver";
     private const string Archiver = "EventImaging.Submitter";
+
+    /// <summary>What tests/scripts/ensure-s3.sh runs; another S3-compatible server's CPU is not counted.</summary>
+    private const string S3ServerCommand = "s3rver.js";
 
     /// <summary>The range of a realistic result image (the 1.5–3 MB), spread evenly over the callbacks.</summary>
     public const int MinFileBytes = 1_500_000;
@@ -60,12 +66,13 @@ internal sealed class ArchivingSection(BenchContext context)
         try
         {
             await context.Seeder.DeferSubmittedAsync();
-            context.Report.Archiving = await MeasureAsync(Settings(s3, bucket), polling);
+            var results = await MeasureAsync(Settings(s3, bucket), polling);
+            context.Report.Archiving = context.Options.Quick ? results : results with { Levels = await WithoutArchivingAsync(results.Levels) };
         }
         finally
         {
             context.Bus.CompletedEvent = null;
-            await DeleteBucketAsync(client, bucket);
+            await DeleteBucketAsync(client, bucket, stored.Keys);
         }
     }
 
@@ -129,6 +136,11 @@ internal sealed class ArchivingSection(BenchContext context)
                 return;
             }
 
+            foreach (var copy in message.Images ?? [])
+            {
+                stored.TryAdd(Uri.UnescapeDataString(new Uri(copy.Url).AbsolutePath), 0);
+            }
+
             if (message is { Archived: true, Images: [{ } image] } && image.Bytes == sizes[i])
             {
                 Interlocked.Increment(ref archived);
@@ -151,6 +163,7 @@ internal sealed class ArchivingSection(BenchContext context)
         await using var archiverRss = new RssSampler(archiver.ProcessId);
         await using var receiverRss = new RssSampler(receiver.ProcessId);
         var cpu = new CpuMeter(archiver.ProcessId);
+        var (receiverCpu, s3Cpu) = (CpuMeter.SecondsOf(receiver.ProcessId), CpuMeter.SecondsOf(null, S3ServerCommand));
         var turnedAway = 0;
         var window = await LoadRunner.OpenLoopAsync(rate, duration, count, (i, due) => CallbackSender.SendAsync(
             context.Http,
@@ -162,6 +175,7 @@ internal sealed class ArchivingSection(BenchContext context)
             () => Interlocked.Increment(ref turnedAway)));
         await tracker.DrainAsync(window.Sent, TimeSpan.FromSeconds(Math.Max(60, window.Sent / 5.0)));
         var used = cpu.Elapsed();
+        (receiverCpu, s3Cpu) = (CpuMeter.SecondsOf(receiver.ProcessId) - receiverCpu, CpuMeter.SecondsOf(null, S3ServerCommand) - s3Cpu);
         context.Bus.CompletedEvent = null;
 
         totals.Duplicates += tracker.Duplicates;
@@ -188,7 +202,48 @@ internal sealed class ArchivingSection(BenchContext context)
             archiverRss.Max,
             receiverRss.Max,
             used.PerOperation(archived),
-            perSecond);
+            perSecond,
+            archived == 0 ? double.NaN : receiverCpu / archived * 1e6,
+            archived == 0 ? double.NaN : s3Cpu / archived * 1e6);
+    }
+
+    /// <summary>
+    /// The callback path alone at the same rates: a receiver with archiving off (its own process, the archiving ones
+    /// stopped), the same callbacks for a third of the time; its answers, for comparison with those above.
+    /// </summary>
+    private async Task<List<ArchivingLevel>> WithoutArchivingAsync(List<ArchivingLevel> levels)
+    {
+        await using var receiver = await ServiceProcess.StartAsync(Receiver, context.ServiceSettings(), output: null);
+        var compared = new List<ArchivingLevel>();
+        foreach (var level in levels)
+        {
+            var duration = TimeSpan.FromSeconds(level.Seconds / 3);
+            var rows = await context.Seeder.SeedSubmittedAsync((int)(level.OfferedRate * duration.TotalSeconds));
+            var tracker = new CompletionTracker(rows.Count);
+            context.Bus.CompletedEvent = null;
+            context.Bus.Completed = (id, at) =>
+            {
+                if (rows.Index.TryGetValue(id, out var i))
+                {
+                    tracker.Completed(i, at);
+                }
+            };
+            var window = await LoadRunner.OpenLoopAsync(level.OfferedRate, duration, rows.Count, (i, due) => CallbackSender.SendAsync(
+                context.Http,
+                new Uri(receiver.BaseUrl, $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}"),
+                context.Bodies.EvolinkCallbackFor(rows.TaskIds[i], MinFileBytes),
+                tracker,
+                i,
+                due,
+                () => { }));
+            await tracker.DrainAsync(window.Sent, TimeSpan.FromSeconds(20));
+            context.Bus.Completed = null;
+            var answer = tracker.Stages(window.Start, window.End).Answer;
+            context.Log(Invariant($"archiving off, {level.OfferedRate:F0}/s: answer p50 {answer.P50:F1} ms, p99 {answer.P99:F1} ms ({tracker.Failed} failed, {tracker.AnsweredNotCompleted} without their event)"));
+            compared.Add(level with { AnswerWithoutArchiving = answer });
+        }
+
+        return compared;
     }
 
     private Dictionary<string, string?> Settings(string s3, string bucket)
@@ -208,12 +263,20 @@ internal sealed class ArchivingSection(BenchContext context)
     private static TimeSpan ReadTimeSpan(Dictionary<string, string?> settings, string key, TimeSpan otherwise) =>
         settings.TryGetValue(key, out var value) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed) ? parsed : otherwise;
 
-    /// <summary>Empties and deletes the run's bucket (thousands of multi-megabyte objects otherwise stay on the server's disk).</summary>
-    private async Task DeleteBucketAsync(AmazonS3Client client, string bucket)
+    /// <summary>
+    /// Empties and deletes the run's bucket (thousands of multi-megabyte objects otherwise stay on the server's disk): the
+    /// objects the events named, then whatever a listing still finds. The objects are deleted by key first because
+    /// s3rver answers a listing of a bucket of a few thousand objects with InternalError.
+    /// </summary>
+    private async Task DeleteBucketAsync(AmazonS3Client client, string bucket, ICollection<string> paths)
     {
         try
         {
-            var deleted = 0;
+            var prefix = $"/{bucket}/";
+            var keys = paths.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).Select(p => p[prefix.Length..]).ToList();
+            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, cancellationToken) =>
+                await client.DeleteObjectAsync(bucket, key, cancellationToken));
+            var deleted = keys.Count;
             ListObjectsV2Response listed;
             do
             {
