@@ -141,7 +141,7 @@ internal static partial class ReportWriter
             }
             else
             {
-                md.AppendLine(Invariant($"`Archive:Store` = {archiving.Store}, a fresh bucket; the WebhookReceiver and the Submitter as their own processes. Each callback names a result PNG of the run's simulator padded to {archiving.FileBytesMin / 1e6:0.0#}–{archiving.FileBytesMax / 1e6:0.0#} MB (spread evenly). The receiver moves the row to `archiving` and answers; the Submitter's scheduler claims archiving rows every `Polling:Interval` ({archiving.PollingIntervalMs:F0} ms, up to {archiving.BatchSize} a cycle, copied at once), downloads each file (spooled to disk), stores it and publishes `ImageCompleted` with `archived: true`. Callbacks at a constant rate (open loop); latency from when each POST was due to the archived event consumed:")).AppendLine();
+                md.AppendLine(Invariant($"`Archive:Store` = {archiving.Store}, a fresh bucket; the WebhookReceiver and the Submitter as their own processes. Each callback names a result PNG of the run's simulator padded to {archiving.FileBytesMin / 1e6:0.0#}–{archiving.FileBytesMax / 1e6:0.0#} MB (spread evenly). The receiver moves the row to `archiving` and answers; the Submitter's scheduler claims archiving rows every `Polling:Interval` ({archiving.PollingIntervalMs:F0} ms, up to {archiving.BatchSize} a cycle, copied at once), downloads each file (spooled to disk), stores it and publishes `ImageCompleted` with `archived: true`. Callbacks at a constant rate (open loop); latency from when each POST was due to the archived event consumed; the answer with archiving off (full run only): the same callbacks at the same rate on a receiver without `Archive:Store`, after the archiving processes stopped:")).AppendLine();
                 Table(md, ["rate/s", "s", "sent", "archived", "p50 ms", "p95 ms", "p99 ms", "max ms", "answer p50 / p99 ms", "answer, archiving off, p50 / p99 ms", "200 → event p50 / p99 ms", "failed", "missing"],
                     archiving.Levels.Select(l => new[]
                     {
@@ -149,7 +149,7 @@ internal static partial class ReportWriter
                         $"{Ms(l.Answer.P50)} / {Ms(l.Answer.P99)}", l.AnswerWithoutArchiving is { } off ? $"{Ms(off.P50)} / {Ms(off.P99)}" : "–",
                         $"{Num(l.Archive.P50)} / {Num(l.Archive.P99)}", Num(l.Failed), Num(l.Latency.Missing),
                     }));
-                md.AppendLine("Throughput (from the first callback due to the last event), the peak RSS of both processes meanwhile (every 200 ms), and CPU per archived image (the benchmark process serves the simulator's files; the whole machine includes other work on it). The answer with archiving off (full run only): the same callbacks at the same rate on a receiver without `Archive:Store`, after the archiving processes stopped:").AppendLine();
+                md.AppendLine("Throughput (from the first callback due to the last event), the peak RSS of both processes meanwhile (every 200 ms), and CPU per archived image (the benchmark process serves the simulator's files; the whole machine includes other work on it).:").AppendLine();
                 Table(md, ["rate/s", "images/s", "MB/s", "Submitter peak RSS MB", "receiver peak RSS MB", "CPU µs per image: Submitter · postgres · rabbitmq · benchmark · whole machine", "receiver · S3 server µs per image", "events per second"],
                     archiving.Levels.Select(l => new[]
                     {
