@@ -149,7 +149,7 @@ internal static partial class ReportWriter
                         $"{Ms(l.Answer.P50)} / {Ms(l.Answer.P99)}", l.AnswerWithoutArchiving is { } off ? $"{Ms(off.P50)} / {Ms(off.P99)}" : "–",
                         $"{Num(l.Archive.P50)} / {Num(l.Archive.P99)}", Num(l.Failed), Num(l.Latency.Missing),
                     }));
-                md.AppendLine("Throughput (from the first callback due to the last event), the peak RSS of both processes meanwhile (every 200 ms), and CPU per archived image (the benchmark process serves the simulator's files; the whole machine includes other work on it).:").AppendLine();
+                md.AppendLine("Throughput (from the first callback due to the last event), the peak RSS of both processes meanwhile (every 200 ms), and CPU per archived image (the benchmark process serves the simulator's files; the whole machine includes other work on it):").AppendLine();
                 Table(md, ["rate/s", "images/s", "MB/s", "Submitter peak RSS MB", "receiver peak RSS MB", "CPU µs per image: Submitter · postgres · rabbitmq · benchmark · whole machine", "receiver · S3 server µs per image", "events per second"],
                     archiving.Levels.Select(l => new[]
                     {

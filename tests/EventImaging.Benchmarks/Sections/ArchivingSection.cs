@@ -47,7 +47,7 @@ internal sealed class ArchivingSection(BenchContext context)
             var problem = context.Servers.S3Problem ?? $"no S3-compatible server ({S3Fixture.Variable} is not set)";
             context.Log($"archiving section not run: {problem}");
             context.Report.Archiving = new ArchivingResults("s3", MinFileBytes, MaxFileBytes, polling.Interval.TotalMilliseconds, polling.BatchSize, [], 0, 0, 0,
-                new Dictionary<int, int>(), $"The archiving section could not run: {problem}. Set {S3Fixture.Variable} or let tests/scripts/ensure-s3.sh start s3rver (needs Node 20+).");
+                new Dictionary<int, int>(), $"The archiving section could not run: {problem.TrimEnd('.')}. Set {S3Fixture.Variable} or let tests/scripts/ensure-s3.sh start s3rver (needs Node 20+).");
             return;
         }
 
