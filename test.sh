@@ -123,7 +123,8 @@ fi
 # --- Benchmark ---------------------------------------------------------------------------------
 
 # The benchmark's quick run (about 2 minutes): the README's benchmark command still works end to end, and under load
-# every callback was answered 200 and gave exactly one event and every command was submitted (it exits 3 otherwise).
+# every callback was answered 200 and gave exactly one event (with archiving on, one carrying its archived copy) and
+# every command was submitted (it exits 3 otherwise).
 # Its report and console go to a temporary directory, kept only when the run failed; tests/EventImaging.Benchmarks/results
 # keeps the last full run. Skipped, like the deployment check, when the run is narrowed (dotnet test arguments,
 # EVENTIMAGING_TEST_TARGET).

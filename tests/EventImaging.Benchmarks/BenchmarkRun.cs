@@ -22,7 +22,7 @@ internal static class BenchmarkRun
         var report = new BenchReport { StartedAt = DateTimeOffset.UtcNow, Quick = options.Quick };
         var runName = $"bench_{DateTime.UtcNow:yyyyMMdd_HHmmss}_{Guid.NewGuid().ToString("N")[..6]}";
 
-        await using var servers = await BenchServers.StartAsync();
+        await using var servers = await BenchServers.StartAsync(options.Runs("archiving"));
         report.Machine = await MachineInfo.ReadAsync(servers.RabbitMq, servers.Postgres);
         Console.WriteLine($"EventImaging benchmark ({(options.Quick ? "quick" : "full")}): {report.Machine.Cores} cores, {report.Machine.MemoryGiB} GiB, "
             + $"{report.Machine.Os}, {report.Machine.DotNet}, RabbitMQ {report.Machine.RabbitMq}, PostgreSQL {report.Machine.PostgreSql}; run {runName}");
@@ -66,6 +66,11 @@ internal static class BenchmarkRun
             if (options.Runs("callbacks"))
             {
                 await new CallbackSection(context).RunAsync();
+            }
+
+            if (options.Runs("archiving"))
+            {
+                await new ArchivingSection(context).RunAsync();
             }
 
             if (options.Runs("submission"))

@@ -56,6 +56,45 @@ internal sealed class CpuMeter(int? servicePid)
         return new CpuUse(servicePid is { } service ? ProcessSeconds(service) : 0, postgres, rabbit, ProcessSeconds(Environment.ProcessId), MachineBusySeconds());
     }
 
+    /// <summary>
+    /// CPU seconds of one more process, read alone: <paramref name="pid"/>, or, given a fragment of a command line
+    /// (<c>s3rver.js</c>), every process whose command line holds it.
+    /// </summary>
+    public static double SecondsOf(int? pid, string? commandLine = null)
+    {
+        if (pid is { } id)
+        {
+            return ProcessSeconds(id);
+        }
+
+        var seconds = 0.0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var other) && commandLine is not null && CommandLine(other)?.Contains(commandLine, StringComparison.Ordinal) == true)
+            {
+                seconds += ProcessSeconds(other);
+            }
+        }
+
+        return seconds;
+    }
+
+    private static string? CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static string? Command(int pid)
     {
         try

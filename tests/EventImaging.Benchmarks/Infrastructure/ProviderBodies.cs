@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using EventImaging.ProviderSimulator;
 
 namespace EventImaging.Benchmarks.Infrastructure;
@@ -10,13 +11,32 @@ namespace EventImaging.Benchmarks.Infrastructure;
 /// Provider bodies exactly as the simulator writes them: a finished evolink task (its callback body is its status
 /// body) and a finished gptimage15 status response, whole and as the bare <c>data</c> object (the callback shapes).
 /// </summary>
-internal sealed record ProviderBodies(string EvolinkTemplate, byte[] EvolinkTask, byte[] GptImage15Status, byte[] GptImage15Data)
+internal sealed partial record ProviderBodies(string EvolinkTemplate, byte[] EvolinkTask, byte[] GptImage15Status, byte[] GptImage15Data)
 {
     /// <summary>Stands for the task id in <see cref="EvolinkTemplate"/>.</summary>
     public const string TaskIdPlaceholder = "{task-id}";
 
     /// <summary>The evolink callback body for one task.</summary>
     public byte[] EvolinkCallbackFor(string taskId) => Encoding.UTF8.GetBytes(EvolinkTemplate.Replace(TaskIdPlaceholder, taskId, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The evolink callback body for one task whose result PNG the simulator pads to about <paramref name="fileBytes"/>:
+    /// its result URL gains <c>bytes=N</c>, as the simulator writes it for a task with <c>Simulator:ResultFileBytes</c>.
+    /// </summary>
+    public byte[] EvolinkCallbackFor(string taskId, int fileBytes)
+    {
+        var body = EvolinkTemplate.Replace(TaskIdPlaceholder, taskId, StringComparison.Ordinal);
+        var padded = ResultFileUrl().Replace(
+            body,
+            match => match.Groups["query"].Success ? $"{match.Groups["file"].Value}?bytes={fileBytes}&" : $"{match.Groups["file"].Value}?bytes={fileBytes}",
+            1);
+        return padded == body
+            ? throw new InvalidOperationException($"The simulator's evolink body names no result file URL to pad: {body}")
+            : Encoding.UTF8.GetBytes(padded);
+    }
+
+    [GeneratedRegex(@"(?<file>/simulator/files/[^""?\\]+\.png)(?<query>\?)?")]
+    private static partial Regex ResultFileUrl();
 
     public static async Task<ProviderBodies> CaptureAsync(Uri simulator, SimulatorState state)
     {

@@ -87,4 +87,19 @@ internal sealed class LedgerSeeder(string ledger, CallbackTokens tokens)
         await insert.ExecuteNonQueryAsync();
         return new CallbackRows(ids, taskIds, minted);
     }
+
+    /// <summary>
+    /// Moves the first poll of every row still waiting in <c>submitted</c> (earlier sections' unused rows) an hour on, so
+    /// that a Submitter started now finds no status query to make: its scheduler works only on what a section gives it.
+    /// </summary>
+    public async Task DeferSubmittedAsync()
+    {
+        await using var connection = new NpgsqlConnection(ledger);
+        await connection.OpenAsync();
+        await using var update = new NpgsqlCommand(
+            "UPDATE image_requests SET next_action_at = @later WHERE state = 'Submitted' AND next_action_at < @later", connection);
+        update.Parameters.AddWithValue("later", DateTimeOffset.UtcNow.AddHours(1));
+        update.CommandTimeout = 300;
+        await update.ExecuteNonQueryAsync();
+    }
 }

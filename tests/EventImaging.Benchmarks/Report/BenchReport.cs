@@ -21,6 +21,8 @@ internal sealed class BenchReport
 
     public CallbackResults? Callbacks { get; set; }
 
+    public ArchivingResults? Archiving { get; set; }
+
     public List<SubmissionResult> Submission { get; init; } = [];
 
     public List<PollingResult> Polling { get; init; } = [];
@@ -80,6 +82,58 @@ internal sealed record OverloadResult(double OfferedRate, int Sent, int TurnedAw
 /// maximum at the highest level, and its latency at half that maximum and at the receiver's half-maximum rate.
 /// </summary>
 internal sealed record PlainReceiverResults(RateLevel Max, LatencyPoint AtHalfOfItsMax, LatencyPoint AtReceiversHalf, int DuplicateEvents, int LostEvents);
+
+/// <summary>
+/// Callbacks with archiving on: <paramref name="Store"/> and where it ran, the result files' sizes (bytes, spread evenly
+/// over the range), the Submitter's <c>Polling:Interval</c> and <c>Polling:BatchSize</c> (the archiver claims archiving
+/// rows on that cycle), one entry per rate, and over every run of the section: events that came twice, callbacks
+/// answered 200 whose event never came, events with <c>archived</c> other than true, answers other than 200. A section
+/// that could not run says why in <paramref name="Problem"/>.
+/// </summary>
+internal sealed record ArchivingResults(
+    string Store,
+    int FileBytesMin,
+    int FileBytesMax,
+    double PollingIntervalMs,
+    int BatchSize,
+    List<ArchivingLevel> Levels,
+    int DuplicateEvents,
+    int LostEvents,
+    int NotArchived,
+    IReadOnlyDictionary<int, int> ErrorStatuses,
+    string? Problem = null);
+
+/// <summary>
+/// One rate of callbacks whose results must be copied: <paramref name="Latency"/>, when the POST was due → the
+/// archived <c>ImageCompleted</c> consumed; <paramref name="Answer"/>, POST → 200 (the callback path);
+/// <paramref name="Archive"/>, 200 → event consumed (the row waits for the archiver's next cycle, the copy, the publish);
+/// the rate images were archived at and their megabytes per second, from the first due instant to the last event;
+/// the peak RSS of the Submitter (the archiver) and the receiver, sampled every 200 ms from the first callback to the
+/// last event; CPU per archived image (µs: the Submitter · PostgreSQL · RabbitMQ · the benchmark, which hosts the
+/// simulator that serves the files · the whole machine), and of the receiver and the S3 server (s3rver) alone.
+/// <paramref name="AnswerWithoutArchiving"/>: the same rate of the same callbacks on a receiver with archiving off (its
+/// POST → 200), run after the archiving levels with the archiving processes stopped (full run only).
+/// </summary>
+internal sealed record ArchivingLevel(
+    double OfferedRate,
+    double Seconds,
+    int Sent,
+    int Failed,
+    int Archived,
+    int NotArchived,
+    long ArchivedBytes,
+    LatencySummary Latency,
+    LatencySummary Answer,
+    LatencySummary Archive,
+    double ArchivedPerSecond,
+    double MegabytesPerSecond,
+    double SubmitterPeakRssMB,
+    double ReceiverPeakRssMB,
+    CpuUse? CpuPerImage,
+    int[] CompletedPerSecond,
+    double ReceiverCpuPerImage = double.NaN,
+    double S3ServerCpuPerImage = double.NaN,
+    LatencySummary? AnswerWithoutArchiving = null);
 
 internal sealed record SubmissionResult(int CreateLatencyMs, int Concurrency, int Commands, int Submitted, double RatePerSecond, double? Target, CpuUse? CpuPerOperation);
 

@@ -132,6 +132,36 @@ internal static partial class ReportWriter
             }
         }
 
+        if (report.Archiving is { } archiving)
+        {
+            md.AppendLine("## 2a. Callbacks with archiving (durable results)").AppendLine();
+            if (archiving.Problem is { } problem)
+            {
+                md.AppendLine($"**Not run:** {problem}").AppendLine();
+            }
+            else
+            {
+                md.AppendLine(Invariant($"`Archive:Store` = {archiving.Store}, a fresh bucket; the WebhookReceiver and the Submitter as their own processes. Each callback names a result PNG of the run's simulator padded to {archiving.FileBytesMin / 1e6:0.0#}–{archiving.FileBytesMax / 1e6:0.0#} MB (spread evenly). The receiver moves the row to `archiving` and answers; the Submitter's scheduler claims archiving rows every `Polling:Interval` ({archiving.PollingIntervalMs:F0} ms, up to {archiving.BatchSize} a cycle, copied at once), downloads each file (spooled to disk), stores it and publishes `ImageCompleted` with `archived: true`. Callbacks at a constant rate (open loop); latency from when each POST was due to the archived event consumed; the answer with archiving off (full run only): the same callbacks at the same rate on a receiver without `Archive:Store`, after the archiving processes stopped:")).AppendLine();
+                Table(md, ["rate/s", "s", "sent", "archived", "p50 ms", "p95 ms", "p99 ms", "max ms", "answer p50 / p99 ms", "answer, archiving off, p50 / p99 ms", "200 → event p50 / p99 ms", "failed", "missing"],
+                    archiving.Levels.Select(l => new[]
+                    {
+                        Num(l.OfferedRate), Num(l.Seconds), Num(l.Sent), Num(l.Archived), Num(l.Latency.P50), Num(l.Latency.P95), Num(l.Latency.P99), Num(l.Latency.Max),
+                        $"{Ms(l.Answer.P50)} / {Ms(l.Answer.P99)}", l.AnswerWithoutArchiving is { } off ? $"{Ms(off.P50)} / {Ms(off.P99)}" : "–",
+                        $"{Num(l.Archive.P50)} / {Num(l.Archive.P99)}", Num(l.Failed), Num(l.Latency.Missing),
+                    }));
+                md.AppendLine("Throughput (from the first callback due to the last event), the peak RSS of both processes meanwhile (every 200 ms), and CPU per archived image (the benchmark process serves the simulator's files; the whole machine includes other work on it):").AppendLine();
+                Table(md, ["rate/s", "images/s", "MB/s", "Submitter peak RSS MB", "receiver peak RSS MB", "CPU µs per image: Submitter · postgres · rabbitmq · benchmark · whole machine", "receiver · S3 server µs per image", "events per second"],
+                    archiving.Levels.Select(l => new[]
+                    {
+                        Num(l.OfferedRate), Invariant($"{l.ArchivedPerSecond:F1}"), Invariant($"{l.MegabytesPerSecond:F1}"), Num(l.SubmitterPeakRssMB), Num(l.ReceiverPeakRssMB), Cpu(l.CpuPerImage), $"{Num(l.ReceiverCpuPerImage)} · {Num(l.S3ServerCpuPerImage)}", string.Join(" ", l.CompletedPerSecond),
+                    }));
+                if (archiving.ErrorStatuses.Count > 0 || archiving.DuplicateEvents > 0 || archiving.LostEvents > 0 || archiving.NotArchived > 0)
+                {
+                    md.AppendLine($"Answers other than 200 (0 = no answer): {string.Join(", ", archiving.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}; duplicate events: {archiving.DuplicateEvents}; 200s without an event: {archiving.LostEvents}; events not archived as sent: {archiving.NotArchived}.").AppendLine();
+                }
+            }
+        }
+
         if (report.Submission.Count > 0)
         {
             md.AppendLine("## 3. Submission").AppendLine();

@@ -104,7 +104,7 @@ internal static class Targets
 
     /// <summary>
     /// What the run saw go wrong, apart from speed: a callback not answered 200, an event that never came or came twice,
-    /// a command left unsubmitted. Any of these is a fault, not a figure; the run exits non-zero with them.
+    /// an event that should carry archived copies and does not, a command left unsubmitted, the archiving section unable to run. Any of these is a fault, not a figure; the run exits non-zero with them.
     /// </summary>
     public static List<string> Faults(BenchReport report)
     {
@@ -127,6 +127,34 @@ internal static class Targets
             if (callbacks.DuplicateEvents > 0)
             {
                 faults.Add($"{callbacks.DuplicateEvents} ImageCompleted events arrived twice for the same request.");
+            }
+        }
+
+        if (report.Archiving is { } archiving)
+        {
+            if (archiving.Problem is { } problem)
+            {
+                faults.Add(problem);
+            }
+
+            if (archiving.Levels.Sum(l => l.Failed) is > 0 and var failed)
+            {
+                faults.Add($"{failed} callbacks with archiving on were not answered 200 (by status, 0 = no answer: {string.Join(", ", archiving.ErrorStatuses.Select(e => $"{e.Key}: {e.Value}"))}).");
+            }
+
+            if (archiving.LostEvents > 0)
+            {
+                faults.Add($"{archiving.LostEvents} callbacks with archiving on, answered 200, had no ImageCompleted within the drain timeout.");
+            }
+
+            if (archiving.DuplicateEvents > 0)
+            {
+                faults.Add($"{archiving.DuplicateEvents} ImageCompleted events with archiving on arrived twice for the same request.");
+            }
+
+            if (archiving.NotArchived > 0)
+            {
+                faults.Add($"{archiving.NotArchived} ImageCompleted events with archiving on did not carry archived: true and one image of the size served.");
             }
         }
 

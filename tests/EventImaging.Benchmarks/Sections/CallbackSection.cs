@@ -198,24 +198,15 @@ internal sealed class CallbackSection(BenchContext context)
         return (rows, tracker);
     }
 
-    private async Task PostAsync(Target target, CallbackRows rows, CompletionTracker tracker, int i, long due)
-    {
-        tracker.Started(i, due);
-        var url = new Uri(target.Process.BaseUrl, target.PathOf(rows, i));
-        tracker.Sent(i, Stopwatch.GetTimestamp());
-        switch (await context.Http.PostCallbackAsync(url, context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]), target.TurnAway))
-        {
-            case CallbackAnswer.Ok:
-                tracker.Answered(i, Stopwatch.GetTimestamp());
-                break;
-            case CallbackAnswer.GivenUp:
-                tracker.GiveUp();
-                break;
-            default:
-                tracker.Fail();
-                break;
-        }
-    }
+    private Task PostAsync(Target target, CallbackRows rows, CompletionTracker tracker, int i, long due) =>
+        CallbackSender.SendAsync(
+            context.Http,
+            new Uri(target.Process.BaseUrl, target.PathOf(rows, i)),
+            context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]),
+            tracker,
+            i,
+            due,
+            target.TurnAway);
 
     /// <summary>A process taking callbacks, the path of row <c>i</c>'s callback on it, and what went wrong over every run against it.</summary>
     private sealed class Target(ServiceProcess process, Func<CallbackRows, int, string> path)
