@@ -18,7 +18,9 @@
 #                  for every health check; ComposeStackTests publish commands from outside and receive the events;
 #                  then each EventImaging container is checked as it ran: its process's user is not root, its root
 #                  file system is read-only, it holds no capability, it was not OOM-killed and never restarted
-#   6. teardown    docker compose down -v (also when a step fails)
+#   6. host        the Host image alone, run as the compose file runs the services (read-only, no capabilities,
+#                  160 MiB): a request posted from outside completes, and the container is checked the same way
+#   7. teardown    docker compose down -v (also when a step fails)
 #
 # Prints one line per step with its figures, each line starting "containers: "; the last one is
 # "containers: tests N passed, N failed". A failing step prints its output (and the stack's logs).
@@ -74,6 +76,9 @@ compose() { "${compose_command[@]}" -p "$PROJECT" "${compose_files[@]}" "$@"; }
 
 teardown() {
     local code=$?
+    if [ -n "${host_container:-}" ]; then
+        docker rm -f "$host_container" >/dev/null 2>&1 || true
+    fi
     if [ -n "$compose_up" ]; then
         if [ "$code" -ne 0 ]; then
             echo "--- the stack's logs (last 40 lines per container)" >&2
@@ -242,8 +247,9 @@ say "compose end to end: ComposeStackTests (commands published from outside, Ima
 # is still running, docker's record of its settings and of OOM kills and restarts for all of them.
 problems=()
 figures=()
-for service in simulator migrator submitter webhook-receiver; do
-    id=$(container_of "$service")
+# inspect_container NAME ID: adds what is wrong with the container to problems, and its figures to figures.
+inspect_container() {
+    local service=$1 id=$2 user readonly_root cap_drop memory oom restarts status pid peak uids capabilities root_mount
     read -r user readonly_root cap_drop memory oom restarts status pid < <(docker inspect -f \
         '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{join .HostConfig.CapDrop ","}} {{.HostConfig.Memory}} {{.State.OOMKilled}} {{.RestartCount}} {{.State.Status}} {{.State.Pid}}' "$id")
     [ "$readonly_root" = true ] || problems+=("$service: root file system not read-only")
@@ -271,11 +277,46 @@ for service in simulator migrator submitter webhook-receiver; do
         [ "$status" = exited ] && [ "$service" = migrator ] || problems+=("$service: $status")
         figures+=("$service exited 0")
     fi
+}
+for service in simulator migrator submitter webhook-receiver; do
+    inspect_container "$service" "$(container_of "$service")"
 done
 if [ ${#problems[@]} -gt 0 ]; then
     printf '  %s\n' "${problems[@]}" >&2
     fail "the containers did not run as docker-compose.yml declares"
 fi
 say "compose containers: non-root, read-only root, no capabilities, under 160 MiB without an OOM kill or a restart: $(printf '%s; ' "${figures[@]}" | sed 's/; $//')"
+
+# --- The Host image --------------------------------------------------------------------------------
+
+# The whole system in one container (docs/deploy.md), run as docker-compose.yml runs the services (read-only, /tmp
+# on a tmpfs, no capabilities, 160 MiB): a request posted from outside completes on the in-process simulator.
+started=$SECONDS
+host_container=$(docker run -d --rm --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
+    -m 160m --memory-swap 160m -p 127.0.0.1::8080 eventimaging/host:dev)
+host_url="http://$(docker port "$host_container" 8080 | head -n 1 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')"
+stop_host() { docker rm -f "$host_container" >/dev/null 2>&1 || true; }
+deadline=$((SECONDS + HEALTH_TIMEOUT_SECONDS))
+until http_ok "$host_url/health/ready"; do
+    [ "$SECONDS" -lt "$deadline" ] || { docker logs --tail 40 "$host_container" >&2; stop_host; fail "the Host was not ready within $HEALTH_TIMEOUT_SECONDS s"; }
+    sleep 1
+done
+request_id=$(curl -fsS --max-time 10 -X POST "$host_url/v1/images" -H 'Content-Type: application/json' \
+    -d '{"prompt":"A lighthouse in one container"}' | sed -n 's/.*"requestId":"\([^"]*\)".*/\1/p')
+[ -n "$request_id" ] || { stop_host; fail "the Host did not accept POST /v1/images"; }
+deadline=$((SECONDS + 60))
+until curl -fsS --max-time 5 "$host_url/v1/images/$request_id" 2>/dev/null | grep -q '"state":"completed"'; do
+    [ "$SECONDS" -lt "$deadline" ] || { curl -sS "$host_url/v1/images/$request_id" >&2; stop_host; fail "the Host's request $request_id did not complete within 60 s"; }
+    sleep 1
+done
+problems=()
+figures=()
+inspect_container host "$host_container"
+stop_host
+if [ ${#problems[@]} -gt 0 ]; then
+    printf '  %s\n' "${problems[@]}" >&2
+    fail "the Host container did not run as declared"
+fi
+say "host: eventimaging/host read-only, no capabilities, 160 MiB: a posted request completed, ${figures[0]} ($((SECONDS - started)) s)"
 
 echo "containers: tests $passed_total passed, $failed_total failed"
