@@ -250,6 +250,7 @@ figures=()
 # inspect_container NAME ID: adds what is wrong with the container to problems, and its figures to figures.
 inspect_container() {
     local service=$1 id=$2 user readonly_root cap_drop memory oom restarts status pid peak uids capabilities root_mount
+    local no_new_privileges seccomp
     read -r user readonly_root cap_drop memory oom restarts status pid < <(docker inspect -f \
         '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{join .HostConfig.CapDrop ","}} {{.HostConfig.Memory}} {{.State.OOMKilled}} {{.RestartCount}} {{.State.Status}} {{.State.Pid}}' "$id")
     [ "$readonly_root" = true ] || problems+=("$service: root file system not read-only")
@@ -263,10 +264,15 @@ inspect_container() {
     if [ "$status" = running ]; then
         uids=$(awk '/^Uid:/ { print $2 "," $3 "," $4 "," $5 }' "/proc/$pid/status")
         capabilities=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
+        # no-new-privileges (compose) and the runtime's seccomp profile (the manifests' RuntimeDefault): 1 and 2 (filter).
+        no_new_privileges=$(awk '/^NoNewPrivs:/ { print $2 }' "/proc/$pid/status")
+        seccomp=$(awk '/^Seccomp:/ { print $2 }' "/proc/$pid/status")
         root_mount=$(awk '$2 == "/" { print $4 }' "/proc/$pid/mounts" | tail -n 1)
         [[ ",$uids," != *,0,* ]] || problems+=("$service: process runs as uids $uids (real, effective, saved, fs)")
         [ "$capabilities" = 0000000000000000 ] || problems+=("$service: effective capabilities $capabilities")
         [[ ",$root_mount," == *,ro,* ]] || problems+=("$service: / mounted $root_mount")
+        [ "$no_new_privileges" = 1 ] || problems+=("$service: NoNewPrivs is $no_new_privileges")
+        [ "$seccomp" = 2 ] || problems+=("$service: seccomp mode $seccomp, not a filter")
         figures+=("$service uid ${uids%%,*}, peak $((peak / 1024 / 1024)) MiB")
         # A write to the root file system fails, even in the user's own home; only the local images have a shell
         # to try it with.
@@ -285,7 +291,7 @@ if [ ${#problems[@]} -gt 0 ]; then
     printf '  %s\n' "${problems[@]}" >&2
     fail "the containers did not run as docker-compose.yml declares"
 fi
-say "compose containers: non-root, read-only root, no capabilities, under 160 MiB without an OOM kill or a restart: $(printf '%s; ' "${figures[@]}" | sed 's/; $//')"
+say "compose containers: non-root, read-only root, no capabilities, no new privileges, seccomp, under 160 MiB without an OOM kill or a restart: $(printf '%s; ' "${figures[@]}" | sed 's/; $//')"
 
 # --- The Host image --------------------------------------------------------------------------------
 
@@ -317,6 +323,6 @@ if [ ${#problems[@]} -gt 0 ]; then
     printf '  %s\n' "${problems[@]}" >&2
     fail "the Host container did not run as declared"
 fi
-say "host: eventimaging/host read-only, no capabilities, 160 MiB: a posted request completed, ${figures[0]} ($((SECONDS - started)) s)"
+say "host: eventimaging/host non-root, read-only, no capabilities, 160 MiB: a posted request completed, ${figures[0]} ($((SECONDS - started)) s)"
 
 echo "containers: tests $passed_total passed, $failed_total failed"
