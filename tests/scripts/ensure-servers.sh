@@ -8,11 +8,13 @@
 #
 # Where the servers come from, in this order:
 #   1. EVENTIMAGING_TEST_RABBITMQ / EVENTIMAGING_TEST_POSTGRES already set: used as they are.
-#   2. A Docker engine answers: both left unset, the fixtures start pinned containers with
-#      Testcontainers.
-#   3. Otherwise (CI here): Debian's rabbitmq-server and postgresql packages are installed when
-#      missing, started on loopback without systemd (or reused when already running), and the
-#      variables are exported.
+#   2. EVENTIMAGING_TEST_SERVERS=containers: both left unset, the fixtures start pinned containers
+#      with Testcontainers (a Docker engine must answer).
+#   3. Otherwise (CI here, and wherever a Docker engine runs too): Debian's rabbitmq-server and
+#      postgresql packages are installed when missing, started on loopback without systemd (or
+#      reused when already running), and the variables are exported. The chaos tests restart
+#      these servers, so the main suite runs on them; tests/containers/check.sh runs the
+#      Testcontainers path on its own.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ -z "${ENSURE_SERVERS_SELF:-}" ]; then
     # Run rather than sourced: source itself with the progress on stderr, then print the variables.
@@ -208,10 +210,12 @@ NEED_POSTGRES=
 
 if [ -z "$NEED_RABBITMQ" ] && [ -z "$NEED_POSTGRES" ]; then
     step "servers: using EVENTIMAGING_TEST_RABBITMQ and EVENTIMAGING_TEST_POSTGRES as set"
-elif command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; then
-    step "servers: Docker engine found, the fixtures start containers with Testcontainers"
+elif [ "${EVENTIMAGING_TEST_SERVERS:-}" = containers ]; then
+    command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1 ||
+        fail "EVENTIMAGING_TEST_SERVERS=containers, but no Docker engine answers (tests/containers/ensure-engine.sh starts one)"
+    step "servers: EVENTIMAGING_TEST_SERVERS=containers, the fixtures start containers with Testcontainers"
 else
-    step "servers: no Docker engine, using Debian's ${NEED_RABBITMQ:+rabbitmq-server }${NEED_POSTGRES:+postgresql }on loopback"
+    step "servers: Debian's ${NEED_RABBITMQ:+rabbitmq-server }${NEED_POSTGRES:+postgresql }on loopback"
     install_missing_packages
     if [ -n "$NEED_RABBITMQ" ]; then
         start_rabbitmq

@@ -8,7 +8,7 @@ namespace EventImaging.IntegrationTests.Chaos;
 /// </summary>
 public static class ServerFaults
 {
-    /// <summary>True when the servers are local Debian-package servers this process may restart (CI, and test.sh without Docker).</summary>
+    /// <summary>True when the servers are local Debian-package servers this process may restart (test.sh's main run, with or without Docker).</summary>
     public static bool Available =>
         Environment.GetEnvironmentVariable(RabbitMqFixture.BrokerVariable) is { Length: > 0 } broker && broker.Contains("127.0.0.1", StringComparison.Ordinal)
         && Environment.GetEnvironmentVariable(PostgresFixture.ServerVariable) is { Length: > 0 } ledger && ledger.Contains("127.0.0.1", StringComparison.Ordinal)

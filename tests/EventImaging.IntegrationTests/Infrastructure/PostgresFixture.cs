@@ -7,7 +7,8 @@ namespace EventImaging.IntegrationTests.Infrastructure;
 /// <summary>
 /// A PostgreSQL server for the test run: the one named by <c>EVENTIMAGING_TEST_POSTGRES</c>
 /// (an Npgsql connection string of a role allowed to create databases) when set, otherwise a
-/// pinned container. Each test environment gets its own database.
+/// container of the pinned image (or of <c>EVENTIMAGING_TEST_POSTGRES_IMAGE</c>) started with Testcontainers.
+/// Each test environment gets its own database.
 /// </summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
@@ -16,6 +17,12 @@ public sealed class PostgresFixture : IAsyncLifetime
 
     /// <summary>The image started when no server is configured.</summary>
     public const string Image = "postgres:17-alpine";
+
+    /// <summary>
+    /// Optional environment variable naming another image to start instead of <see cref="Image"/>: an equivalent built
+    /// locally where no image registry is reachable (tests/containers/local-images.sh).
+    /// </summary>
+    public const string ImageVariable = "EVENTIMAGING_TEST_POSTGRES_IMAGE";
 
     private readonly ConcurrentDictionary<string, byte> createdDatabases = new();
     private PostgreSqlContainer? container;
@@ -37,7 +44,8 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
         else
         {
-            container = new PostgreSqlBuilder(Image).Build();
+            var image = Environment.GetEnvironmentVariable(ImageVariable);
+            container = new PostgreSqlBuilder(string.IsNullOrWhiteSpace(image) ? Image : image).Build();
             await container.StartAsync();
             connectionString = container.GetConnectionString();
         }

@@ -9,7 +9,8 @@ namespace EventImaging.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// A RabbitMQ broker with the management plugin for the test run: the one named by
-/// <c>EVENTIMAGING_TEST_RABBITMQ</c> (an amqp URI) when set, otherwise a pinned container.
+/// <c>EVENTIMAGING_TEST_RABBITMQ</c> (an amqp URI) when set, otherwise a container of the pinned image (or of
+/// <c>EVENTIMAGING_TEST_RABBITMQ_IMAGE</c>) started with Testcontainers.
 /// Each test environment gets its own virtual host through the management HTTP API.
 /// </summary>
 public sealed class RabbitMqFixture : IAsyncLifetime
@@ -22,6 +23,12 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     /// <summary>The image started when no broker is configured.</summary>
     public const string Image = "rabbitmq:4.1-management";
+
+    /// <summary>
+    /// Optional environment variable naming another image to start instead of <see cref="Image"/>: an equivalent built
+    /// locally where no image registry is reachable (tests/containers/local-images.sh).
+    /// </summary>
+    public const string ImageVariable = "EVENTIMAGING_TEST_RABBITMQ_IMAGE";
 
     private const int AmqpPort = 5672;
     private const int ManagementPort = 15672;
@@ -62,7 +69,8 @@ public sealed class RabbitMqFixture : IAsyncLifetime
         }
         else
         {
-            container = new RabbitMqBuilder(Image)
+            var image = Environment.GetEnvironmentVariable(ImageVariable);
+            container = new RabbitMqBuilder(string.IsNullOrWhiteSpace(image) ? Image : image)
                 .WithPortBinding(ManagementPort, assignRandomHostPort: true)
                 .Build();
             await container.StartAsync();
