@@ -75,7 +75,10 @@ public sealed partial class S3ImageStore(S3StoreOptions options, ILogger<S3Image
         }
 
         StoreKeys.Segments(key);
-        var expiresAt = now + options.PresignedUrlLifetime;
+        // SigV4 allows at most 7 days, counted from the SDK's own (skew-corrected) clock, which can run a moment ahead
+        // of ours; the SDK silently falls back to an older signature past it. A few minutes' margin keeps it on SigV4.
+        var lifetime = options.PresignedUrlLifetime < LongestSignedLifetime ? options.PresignedUrlLifetime : LongestSignedLifetime;
+        var expiresAt = now + lifetime;
         var url = client.GetPreSignedURL(new GetPreSignedUrlRequest
         {
             BucketName = bucket,
@@ -86,6 +89,8 @@ public sealed partial class S3ImageStore(S3StoreOptions options, ILogger<S3Image
         });
         return new StoredUrl(new Uri(url, UriKind.Absolute), expiresAt);
     }
+
+    private static readonly TimeSpan LongestSignedLifetime = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(5);
 
     public void Dispose() => client.Dispose();
 
