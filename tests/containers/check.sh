@@ -210,6 +210,10 @@ say "testcontainers: FixtureTests and CorePipelineTests on ${EVENTIMAGING_TEST_R
 for variable in RABBITMQ RABBITMQ_MANAGEMENT POSTGRES JAEGER OTLP_GRPC OTLP_HTTP SIMULATOR SUBMITTER RECEIVER; do
     export "EVENTIMAGING_${variable}_PORT="
 done
+# Except the object store's: the services name it in the image URLs they publish (Archive__S3__PublicBaseUrl), so it
+# is a free port chosen here.
+EVENTIMAGING_OBJECT_STORE_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export EVENTIMAGING_OBJECT_STORE_PORT
 
 started=$SECONDS
 compose_up=1

@@ -11,6 +11,8 @@
 #                                             NuGet packages already in its global packages folder
 #   eventimaging-local/rabbitmq:3-management  stands in for rabbitmq:*-management (Debian's rabbitmq-server)
 #   eventimaging-local/postgres:15            stands in for postgres:* (Debian's postgresql-15)
+#   eventimaging-local/s3rver:3               stands in for minio/minio in docker-compose.yml (s3rver from npm, pinned
+#                                             in tests/scripts/s3rver, on Debian's nodejs)
 #
 # The root file systems (Debian base, RabbitMQ, PostgreSQL) are built with mmdebstrap when their image is missing,
 # and reused otherwise (EVENTIMAGING_LOCAL_IMAGES_REBUILD=1 builds them again). The SDK image is rebuilt when the
@@ -31,6 +33,7 @@ readonly ASPNET_IMAGE="$PREFIX/dotnet-aspnet:10.0"
 readonly SDK_IMAGE="$PREFIX/dotnet-sdk:10.0"
 readonly RABBITMQ_IMAGE="$PREFIX/rabbitmq:3-management"
 readonly POSTGRES_IMAGE="$PREFIX/postgres:15"
+readonly S3RVER_IMAGE="$PREFIX/s3rver:3"
 # The projects whose Dockerfiles restore inside the SDK image.
 readonly SERVICE_PROJECTS=(
     services/EventImaging.Host/EventImaging.Host.csproj
@@ -110,6 +113,7 @@ rootfs "$BASE_IMAGE" ca-certificates,libssl3,tzdata
 rootfs "$PREFIX/postgres-rootfs:15" postgresql-15 \
     --customize-hook='rm -rf "$1/var/lib/postgresql/15" "$1/etc/postgresql/15"'
 rootfs "$PREFIX/rabbitmq-rootfs:3" rabbitmq-server
+rootfs "$PREFIX/node-rootfs:1" nodejs
 failed=0
 for job in $(jobs -p); do
     wait "$job" || failed=1
@@ -127,6 +131,18 @@ build_dockerfile_dir() {
 
 build_dockerfile_dir "$RABBITMQ_IMAGE" "$images/rabbitmq" "$PREFIX/rabbitmq-rootfs:3"
 build_dockerfile_dir "$POSTGRES_IMAGE" "$images/postgres" "$PREFIX/postgres-rootfs:15"
+
+# s3rver's packages are installed on the host (npm ci, as tests/scripts/ensure-s3.sh does), then copied in.
+s3rver_tools=$root/tests/scripts/s3rver
+if [ ! -f "$s3rver_tools/node_modules/s3rver/bin/s3rver.js" ]; then
+    (cd "$s3rver_tools" && logged "$work/npm.log" npm ci --no-audit --no-fund --loglevel=error)
+fi
+context=$work/s3rver
+mkdir -p "$context/s3rver"
+cp "$images/s3rver/Dockerfile" "$context/"
+ln -s "$s3rver_tools/package.json" "$s3rver_tools/node_modules" "$context/s3rver/"
+tar -ch -C "$context" . | logged "$work/s3rver.build.log" docker build --network none --force-rm -q -t "$S3RVER_IMAGE" \
+    --build-arg ROOTFS_IMAGE="$PREFIX/node-rootfs:1" -
 
 # The .NET installation this machine runs: its newest shared frameworks go into the runtime image, all of it into
 # the SDK image.
@@ -189,6 +205,6 @@ if [ "$(image_label "$SDK_IMAGE" eventimaging.inputs)" != "$inputs" ] || [ -n "$
     say "built $SDK_IMAGE (SDK $sdk_version, $(wc -l <"$packages") packages) in $((SECONDS - started)) s"
 fi
 
-for image in "$BASE_IMAGE" "$ASPNET_IMAGE" "$SDK_IMAGE" "$RABBITMQ_IMAGE" "$POSTGRES_IMAGE"; do
+for image in "$BASE_IMAGE" "$ASPNET_IMAGE" "$SDK_IMAGE" "$RABBITMQ_IMAGE" "$POSTGRES_IMAGE" "$S3RVER_IMAGE"; do
     say "$image $(size_of "$image")"
 done

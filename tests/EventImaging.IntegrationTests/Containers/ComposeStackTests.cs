@@ -22,8 +22,6 @@ public sealed class ComposeStackTests
 
     private static Uri Broker => Required("EVENTIMAGING_COMPOSE_RABBITMQ");
 
-    private static Uri Simulator => Required("EVENTIMAGING_COMPOSE_SIMULATOR");
-
     public static TheoryData<string> Services => new() { "EVENTIMAGING_COMPOSE_SUBMITTER", "EVENTIMAGING_COMPOSE_WEBHOOK_RECEIVER", "EVENTIMAGING_COMPOSE_SIMULATOR" };
 
     [Theory]
@@ -74,12 +72,15 @@ public sealed class ComposeStackTests
             Assert.Equal(provider, terminal.Text("provider"));
             Assert.Equal("compose", terminal.Message.GetProperty("metadata").GetProperty("stack").GetString());
 
-            // The URL names the simulator as the services reach it (simulator:8080); from outside it is the published port.
+            // The image was copied to the stack's object store, which this machine reaches on its published port.
+            Assert.True(terminal.Message.GetProperty("archived").GetBoolean(), terminal.Message.ToString());
+            var stored = terminal.Message.GetProperty("images")[0];
             var url = new Uri(Assert.Single(terminal.Message.GetProperty("imageUrls").EnumerateArray()).GetString()!);
-            Assert.Equal("simulator", url.Host);
-            using var image = await http.GetAsync(new Uri(Simulator, url.PathAndQuery));
-            Assert.Equal(HttpStatusCode.OK, image.StatusCode);
-            Assert.Equal("image/png", image.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(stored.GetProperty("url").GetString(), url.AbsoluteUri);
+            Assert.Equal("simulator", new Uri(stored.GetProperty("providerUrl").GetString()!).Host);
+            var bytes = await http.GetByteArrayAsync(url);
+            Assert.Equal(stored.GetProperty("sha256").GetString(), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+            Assert.Equal("image/png", stored.GetProperty("contentType").GetString());
         }
 
         var failed = await events.TerminalAsync(invalid, TerminalTimeout);
