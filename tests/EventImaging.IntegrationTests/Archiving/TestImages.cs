@@ -7,7 +7,6 @@ namespace EventImaging.IntegrationTests.Archiving;
 /// <summary>Real PNG files for the store tests: noise, so they do not compress and span many upload buffers.</summary>
 internal static class TestImages
 {
-    private static readonly uint[] CrcTable = BuildCrcTable();
 
     /// <summary>Writes a <paramref name="size"/>×<paramref name="size"/> RGB PNG of seeded noise to a new temp file.</summary>
     public static string WritePng(string directory, int size, int seed)
@@ -55,35 +54,7 @@ internal static class TestImages
         png.Write(word);
         var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
         png.Write(typed);
-        BinaryPrimitives.WriteUInt32BigEndian(word, Crc(typed));
+        BinaryPrimitives.WriteUInt32BigEndian(word, System.IO.Hashing.Crc32.HashToUInt32(typed));
         png.Write(word);
-    }
-
-    private static uint Crc(byte[] bytes)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in bytes)
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-
-        return crc ^ 0xFFFFFFFFu;
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
     }
 }
