@@ -22,6 +22,12 @@ public sealed class ArchiveOptions
 
     public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Copies one process runs at once; the scheduler's batch waits for a slot. Bounds the memory and connections copying
+    /// takes, whatever the batch size.
+    /// </summary>
+    public int MaxConcurrentCopies { get; set; } = 8;
+
     /// <summary>The largest image copied (evolink documents 50 MB inputs); a larger one is not an image we keep.</summary>
     public long MaxBytes { get; set; } = 50L * 1024 * 1024;
 

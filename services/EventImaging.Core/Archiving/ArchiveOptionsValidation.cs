@@ -34,6 +34,7 @@ internal sealed class ArchiveOptionsValidation : IValidateOptions<ArchiveOptions
         }
 
         Require(problems, options.MaxAttempts > 0, "Archive:MaxAttempts must be greater than 0.");
+        Require(problems, options.MaxConcurrentCopies is > 0 and <= 256, "Archive:MaxConcurrentCopies must be between 1 and 256.");
         Require(problems, options.MaxBytes > 0, "Archive:MaxBytes must be greater than 0.");
         Require(problems, options.RetryInitialInterval > TimeSpan.Zero, "Archive:RetryInitialInterval must be positive.");
         Require(

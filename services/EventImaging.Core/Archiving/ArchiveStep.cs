@@ -21,9 +21,13 @@ public sealed partial class ArchiveStep(
     RequestHistory history,
     IOptions<ArchiveOptions> options,
     TimeProvider clock,
-    ILogger<ArchiveStep> logger) : IDueRowHandler
+    ILogger<ArchiveStep> logger) : IDueRowHandler, IDisposable
 {
+    private readonly SemaphoreSlim copies = new(options.Value.MaxConcurrentCopies);
+
     public RequestState State => RequestState.Archiving;
+
+    public void Dispose() => copies.Dispose();
 
     public async Task SettleAsync(DueRow due, CancellationToken cancellationToken)
     {
@@ -57,7 +61,17 @@ public sealed partial class ArchiveStep(
         try
         {
             var known = ArchiveOutcomes.Known(row);
-            var copied = await copier.CopyAsync(row.RequestId, known.ImageUrls, known.UrlsExpireAt, budget);
+            CopiedImages copied;
+            await copies.WaitAsync(budget);
+            try
+            {
+                copied = await copier.CopyAsync(row.RequestId, known.ImageUrls, known.UrlsExpireAt, budget);
+            }
+            finally
+            {
+                copies.Release();
+            }
+
             history.Record(row.RequestId, HistoryKinds.Archive, $"attempt {attempt}: {copied.Images.Count} image(s) copied, {copied.Images.Sum(i => i.Bytes)} bytes");
             return (ArchiveOutcomes.Copied(row, copied.Images, copied.ExpiresAt), null);
         }
