@@ -12,7 +12,8 @@ namespace EventImaging.Core.History;
 /// </summary>
 public sealed class RequestHistory(RequestMetrics metrics, TimeProvider clock)
 {
-    public const int Capacity = 100_000;
+    /// <summary>Entries waiting at most: at up to 512 characters each, a few MB, within any service's memory limit.</summary>
+    public const int Capacity = 10_000;
 
     private readonly Channel<HistoryEntry> pending = Channel.CreateBounded<HistoryEntry>(
         new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
