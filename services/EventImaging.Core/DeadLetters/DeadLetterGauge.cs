@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using EventImaging.Core.Telemetry;
-using Microsoft.Extensions.Hosting;
+using EventImaging.Core.ServiceDefaults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -12,19 +12,18 @@ namespace EventImaging.Core.DeadLetters;
 /// queue) rather than at each collection, so an exporter never waits on the broker. Every replica reports the same
 /// figures: aggregate them with max, not sum.
 /// </summary>
-public sealed partial class DeadLetterGauge : BackgroundService
+public sealed partial class DeadLetterGauge : PeriodicService
 {
     private readonly DeadLetterQueues queues;
     private readonly IOptions<TelemetryOptions> options;
-    private readonly TimeProvider clock;
     private readonly ILogger<DeadLetterGauge> logger;
     private volatile IReadOnlyDictionary<CommandQueue, uint>? latest;
 
     public DeadLetterGauge(DeadLetterQueues queues, IMeterFactory meters, IOptions<TelemetryOptions> options, TimeProvider clock, ILogger<DeadLetterGauge> logger)
+        : base(clock)
     {
         this.queues = queues;
         this.options = options;
-        this.clock = clock;
         this.logger = logger;
         meters.Create(RequestMetrics.MeterName).CreateObservableGauge(
             "eventimaging.commands.dead_letter_depth",
@@ -36,23 +35,12 @@ public sealed partial class DeadLetterGauge : BackgroundService
     /// <summary>The depths of the last successful read, or null before the first.</summary>
     public IReadOnlyDictionary<CommandQueue, uint>? Latest => latest;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.GaugeInterval, clock);
-        do
-        {
-            try
-            {
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The readiness check reports a broker outage; the gauge keeps its last figures.
-                LogRefreshFailed(ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => options.Value.GaugeInterval;
+
+    protected override Task RunRoundAsync(CancellationToken cancellationToken) => RefreshAsync(cancellationToken);
+
+    // The readiness check reports a broker outage; the gauge keeps its last figures.
+    protected override void OnRoundFailed(Exception exception) => LogRefreshFailed(exception);
 
     public async Task<IReadOnlyDictionary<CommandQueue, uint>> RefreshAsync(CancellationToken cancellationToken)
     {

@@ -1,7 +1,7 @@
 using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.ServiceDefaults;
 using EventImaging.Core.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,24 +19,14 @@ public sealed class OutboxSweeper(
     WorkerIdentity worker,
     TimeProvider clock,
     ILogger<OutboxSweeper> logger)
-    : BackgroundService
+    : PeriodicService(clock)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.SweepInterval, clock);
-        do
-        {
-            try
-            {
-                await SweepOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(ex, "The outbox sweep failed; it runs again in {Interval}", options.Value.SweepInterval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => options.Value.SweepInterval;
+
+    protected override Task RunRoundAsync(CancellationToken cancellationToken) => SweepOnceAsync(cancellationToken);
+
+    protected override void OnRoundFailed(Exception exception) =>
+        logger.LogWarning(exception, "The outbox sweep failed; it runs again in {Interval}", options.Value.SweepInterval);
 
     /// <summary>One sweep; returns how many events it published.</summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
@@ -61,7 +51,7 @@ public sealed class OutboxSweeper(
     /// <summary>How long a claim keeps other sweepers off: the time the event has waited so far, within the configured bounds.</summary>
     private TimeSpan ClaimFor(ImageRequest row)
     {
-        var waited = clock.GetUtcNow() - (row.FinishedAt ?? clock.GetUtcNow());
+        var waited = Clock.GetUtcNow() - (row.FinishedAt ?? Clock.GetUtcNow());
         var longest = options.Value.MaxRetryInterval > options.Value.PublishLease ? options.Value.MaxRetryInterval : options.Value.PublishLease;
         return waited < options.Value.PublishLease ? options.Value.PublishLease
             : waited > longest ? longest

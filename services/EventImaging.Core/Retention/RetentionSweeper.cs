@@ -1,6 +1,6 @@
 using EventImaging.Core.Ledger;
+using EventImaging.Core.ServiceDefaults;
 using EventImaging.Core.Telemetry;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,30 +16,24 @@ public sealed partial class RetentionSweeper(
     IOptions<LedgerOptions> options,
     RequestMetrics metrics,
     TimeProvider clock,
-    ILogger<RetentionSweeper> logger) : BackgroundService
+    ILogger<RetentionSweeper> logger) : PeriodicService(clock)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan Interval => options.Value.RetentionInterval;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (options.Value.Retention == TimeSpan.Zero)
         {
             LogKeepingEverything();
-            return;
+            return Task.CompletedTask;
         }
 
-        using var timer = new PeriodicTimer(options.Value.RetentionInterval, clock);
-        do
-        {
-            try
-            {
-                await SweepOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogSweepFailed(ex, options.Value.RetentionInterval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        return base.ExecuteAsync(stoppingToken);
     }
+
+    protected override Task RunRoundAsync(CancellationToken cancellationToken) => SweepOnceAsync(cancellationToken);
+
+    protected override void OnRoundFailed(Exception exception) => LogSweepFailed(exception, options.Value.RetentionInterval);
 
     /// <summary>Batches one sweep deletes at most: a backlog (retention switched on over a full ledger) drains over several sweeps.</summary>
     private const int MaxBatchesPerSweep = 100;
@@ -47,7 +41,7 @@ public sealed partial class RetentionSweeper(
     /// <summary>One sweep: deletes the requests that have expired by now, batch by batch; returns how many.</summary>
     public async Task<int> SweepOnceAsync(CancellationToken cancellationToken)
     {
-        var cutoff = clock.GetUtcNow() - options.Value.Retention;
+        var cutoff = Clock.GetUtcNow() - options.Value.Retention;
         var total = 0;
         var batches = 0;
         int deleted;

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using EventImaging.Core.Ledger;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Hosting;
+using EventImaging.Core.ServiceDefaults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,25 +13,24 @@ namespace EventImaging.Core.Telemetry;
 /// partial indexes) rather than at each collection, so an exporter never waits on the database. Every replica
 /// reports the same figures: aggregate them with max, not sum.
 /// </summary>
-public sealed partial class LedgerGauges : BackgroundService
+public sealed partial class LedgerGauges : PeriodicService
 {
     private readonly IDbContextFactory<LedgerDbContext> contexts;
     private readonly IOptions<TelemetryOptions> options;
-    private readonly TimeProvider clock;
     private readonly ILogger<LedgerGauges> logger;
     private volatile Snapshot? latest;
 
     public LedgerGauges(IDbContextFactory<LedgerDbContext> contexts, IMeterFactory meters, IOptions<TelemetryOptions> options, TimeProvider clock, ILogger<LedgerGauges> logger)
+        : base(clock)
     {
         this.contexts = contexts;
         this.options = options;
-        this.clock = clock;
         this.logger = logger;
         var meter = meters.Create(RequestMetrics.MeterName);
         meter.CreateObservableGauge("eventimaging.requests.in_flight", () => Observe(s => s.InFlight), "{request}", "Requests received and not yet finished.");
         meter.CreateObservableGauge(
             "eventimaging.requests.oldest_in_flight_age",
-            () => Observe(s => s.OldestCreatedAt is { } oldest ? Math.Max(0, (clock.GetUtcNow() - oldest).TotalSeconds) : 0),
+            () => Observe(s => s.OldestCreatedAt is { } oldest ? Math.Max(0, (Clock.GetUtcNow() - oldest).TotalSeconds) : 0),
             "s",
             "Age of the oldest unfinished request; 0 when none is in flight.");
         meter.CreateObservableGauge("eventimaging.outbox.backlog", () => Observe(s => s.Unpublished), "{event}", "Terminal events written to the ledger and not yet published.");
@@ -40,23 +39,12 @@ public sealed partial class LedgerGauges : BackgroundService
     /// <summary>The figures of the last successful read, or null before the first.</summary>
     public Snapshot? Latest => latest;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.GaugeInterval, clock);
-        do
-        {
-            try
-            {
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The readiness check reports the outage; the gauges keep their last figures.
-                LogRefreshFailed(ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => options.Value.GaugeInterval;
+
+    protected override Task RunRoundAsync(CancellationToken cancellationToken) => RefreshAsync(cancellationToken);
+
+    // The readiness check reports the outage; the gauges keep their last figures.
+    protected override void OnRoundFailed(Exception exception) => LogRefreshFailed(exception);
 
     public async Task<Snapshot> RefreshAsync(CancellationToken cancellationToken)
     {
