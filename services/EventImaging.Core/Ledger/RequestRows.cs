@@ -1,5 +1,7 @@
+using System.Text;
 using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace EventImaging.Core.Ledger;
 
@@ -35,36 +37,65 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
     /// <summary>Inserts the row unless one with the same request id exists; false for a duplicate.</summary>
     public async Task<bool> TryInsertAsync(ImageRequest request, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        request.CreatedAt = now;
-        request.UpdatedAt = now;
         using var span = RequestTracing.StartTransition(request.RequestId, request.State);
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        // A redelivered or republished command is the common duplicate: found here, it costs one read instead of a
-        // failed INSERT, which EF Core would log as an error. Two copies racing still meet the unique key below.
-        if (await ExistsAsync(db, request.RequestId, cancellationToken))
-        {
-            return span.Won(false);
-        }
-
-        db.Requests.Add(request);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return span.Won(true);
-        }
-        catch (DbUpdateException)
-        {
-            db.ChangeTracker.Clear();
-            if (await ExistsAsync(db, request.RequestId, cancellationToken))
-            {
-                return span.Won(false);
-            }
-
-            throw;
-        }
+        return span.Won((await TryInsertManyAsync([request], cancellationToken))[0]);
     }
 
-    private static Task<bool> ExistsAsync(LedgerDbContext db, Guid requestId, CancellationToken cancellationToken) =>
-        db.Requests.AsNoTracking().AnyAsync(r => r.RequestId == requestId, cancellationToken);
+    /// <summary>
+    /// Inserts each row unless one with the same request id exists (a duplicate is not an error, so nothing logs one);
+    /// one result per row, in order: true for the row inserted. Of two rows with the same request id only the first is.
+    /// Every column is written as the row holds it; the insert and update instants are set here.
+    /// </summary>
+    public async Task<bool[]> TryInsertManyAsync(IReadOnlyList<ImageRequest> requests, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var results = new bool[requests.Count];
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var columns = db.Model.FindEntityType(typeof(ImageRequest))!.GetProperties().ToArray();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            foreach (var round in LedgerCommands.Rounds(requests, r => r.RequestId))
+            {
+                await using var command = db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = InsertSql(columns, round.Length);
+                for (var i = 0; i < round.Length; i++)
+                {
+                    var row = round[i].Item;
+                    row.CreatedAt = now;
+                    row.UpdatedAt = now;
+                    for (var c = 0; c < columns.Length; c++)
+                    {
+                        LedgerCommands.Add(command, $"p{i}_{c}", columns[c], columns[c].GetGetter().GetClrValue(row));
+                    }
+                }
+
+                var inserted = await LedgerCommands.ReadIdsAsync(command, cancellationToken);
+                foreach (var (row, index) in round)
+                {
+                    results[index] = inserted.Contains(row.RequestId);
+                }
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+
+        return results;
+    }
+
+    /// <summary>One multi-row insert that skips a request id already recorded; the same text on PostgreSQL and SQLite.</summary>
+    private static string InsertSql(IProperty[] columns, int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO image_requests (")
+            .AppendJoin(", ", columns.Select(c => c.GetColumnName()))
+            .Append(") VALUES ");
+        for (var i = 0; i < rows; i++)
+        {
+            sql.Append(i == 0 ? "(" : ", (").AppendJoin(", ", columns.Select((_, c) => $"@p{i}_{c}")).Append(')');
+        }
+
+        return sql.Append(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id").ToString();
+    }
 }

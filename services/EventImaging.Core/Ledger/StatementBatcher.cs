@@ -7,8 +7,10 @@ namespace EventImaging.Core.Ledger;
 /// writer loop takes whatever has queued up meanwhile (up to <paramref name="maxBatch"/> items) and runs it as one
 /// statement. Under light load a batch holds a single item and runs at once, so nothing waits for a timer; under
 /// heavy load the next batch gathers while a statement runs, so one round trip and one commit serve many callers,
-/// and a caller waits at most one statement longer. A failed statement fails every caller of its batch with the
-/// same exception, as if each had run it alone.
+/// and a caller waits at most one statement longer. When a statement of several items fails, each item runs again alone,
+/// so a caller gets its own answer or its own exception, as if it had run alone: one item the database refuses does not
+/// fail the others. While the database is unreachable (<see cref="LedgerFaults.IsUnavailable"/>) every caller of the
+/// batch gets that exception at once, as each would alone.
 /// </summary>
 /// <param name="execute">Runs one batch; returns one result per item, in the items' order.</param>
 internal sealed class StatementBatcher<TItem, TResult> : IAsyncDisposable
@@ -78,12 +80,31 @@ internal sealed class StatementBatcher<TItem, TResult> : IAsyncDisposable
                     batch[i].Result.TrySetResult(results[i]);
                 }
             }
-            catch (Exception ex)
+            catch (Exception ex) when (batch.Count == 1 || LedgerFaults.IsUnavailable(ex))
             {
                 foreach (var pending in batch)
                 {
                     pending.Result.TrySetException(ex);
                 }
+            }
+            catch (Exception)
+            {
+                await RunEachAloneAsync(batch);
+            }
+        }
+    }
+
+    private async Task RunEachAloneAsync(List<Pending> batch)
+    {
+        foreach (var pending in batch)
+        {
+            try
+            {
+                pending.Result.TrySetResult((await execute([pending.Item], CancellationToken.None))[0]);
+            }
+            catch (Exception ex)
+            {
+                pending.Result.TrySetException(ex);
             }
         }
     }

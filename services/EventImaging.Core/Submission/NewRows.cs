@@ -8,8 +8,8 @@ using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Submission;
 
-/// <summary>The ledger row a command starts: received and due (a valid one), or born failed (an invalid one).</summary>
-public sealed class NewRows(IOptions<RequestOptions> requests, IOptions<SubmitterOptions> submitter, TimeProvider clock)
+/// <summary>The ledger row a command starts: received (a valid one, recorded with its first submit lease), or born failed (an invalid one).</summary>
+public sealed class NewRows(IOptions<RequestOptions> requests, TimeProvider clock)
 {
     public ImageRequest Received(RoutedCommand routed)
     {
@@ -25,8 +25,6 @@ public sealed class NewRows(IOptions<RequestOptions> requests, IOptions<Submitte
             CommandJson = JsonSerializer.Serialize(command, EventJson.Options),
             // Every instant in the ledger is UTC: PostgreSQL takes no other offset, and SQLite orders them as numbers.
             Deadline = (command.Deadline ?? now + requests.Value.DefaultDeadline).ToUniversalTime(),
-            // If this worker dies before it takes the submit lease, the scheduler submits the row after this.
-            NextActionAt = now + submitter.Value.SubmitLease,
             TraceParent = Activity.Current?.Id,
             TraceState = Activity.Current?.TraceStateString,
         };

@@ -5,6 +5,7 @@ using EventImaging.Core.Requests;
 using EventImaging.Core.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EventImaging.Core.Submission;
 
@@ -17,7 +18,9 @@ public sealed partial class SubmissionService(
     InvalidCommands invalid,
     NewRows newRows,
     RequestRows rows,
+    SubmitLeases leases,
     SubmitAttempt attempt,
+    IOptions<SubmitterOptions> options,
     RequestHistory history,
     ILogger<SubmissionService> logger)
 {
@@ -32,7 +35,8 @@ public sealed partial class SubmissionService(
         }
 
         var row = newRows.Received(routed);
-        if (!await rows.TryInsertAsync(row, cancellationToken))
+        var prepared = attempt.Prepare(row);
+        if (await leases.TryInsertLeasedAsync(row, options.Value.SubmitLease, options.Value.UnknownOutcomeWait, cancellationToken) is not { } leased)
         {
             // The ledger already drives this request (retries, crash recovery and deadline included).
             var state = (await rows.FindAsync(command.RequestId, cancellationToken))?.State;
@@ -41,9 +45,8 @@ public sealed partial class SubmissionService(
             return;
         }
 
-        history.Record(row.RequestId, HistoryKinds.Received, $"for {row.Provider} {row.Model}, deadline {row.Deadline:O}");
-
-        await attempt.SubmitAsync(row, routed.Client!, claimedBy: null, publisher, cancellationToken);
+        history.Record(leased.RequestId, HistoryKinds.Received, $"for {leased.Provider} {leased.Model}, deadline {leased.Deadline:O}");
+        await attempt.SendAsync(leased, routed.Client!, prepared, publisher, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} is a duplicate (ledger state {State}); nothing to do")]

@@ -42,30 +42,47 @@ public sealed partial class SubmitAttempt(
         Task.FromResult(Deadlines.Timeout(due.Row, clock.GetUtcNow()));
 
     /// <summary>
-    /// One create attempt; <paramref name="claimedBy"/> is the scheduler's claim on the row, null for the consumer's first
-    /// attempt. Everything that can fail without the provider (reading the command, minting the callback token from the key
-    /// ring in the ledger database) happens before the lease: the lease marks the attempt as sent, and an attempt that
-    /// never reached the provider must not count as one whose outcome is unknown. The caller holds the request's log scope.
+    /// A scheduled create attempt on a received row; <paramref name="claimedBy"/> is the scheduler's claim on it. The
+    /// caller holds the request's log scope.
     /// </summary>
     /// <param name="publisher">Where <see cref="ImageSubmitted"/> goes: the consumed command's context, or the bus.</param>
     public async Task SubmitAsync(ImageRequest row, IImageProvider provider, string? claimedBy, IPublishEndpoint publisher, CancellationToken cancellationToken)
     {
-        var command = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)!;
-        var submission = new ProviderSubmission(
-            row.Model,
-            command.Prompt,
-            command.Size ?? "1024x1024",
-            command.Quality,
-            command.ImageUrls,
-            command.InputFidelity,
-            tokens.CallbackUrlFor(row.RequestId, row.Provider, row.Deadline));
-
+        var prepared = Prepare(row);
         if (await leases.TryLeaseAsync(row, claimedBy, options.Value.SubmitLease, options.Value.UnknownOutcomeWait, cancellationToken) is not { } leased)
         {
             LogLeaseHeld(row.RequestId);
             return;
         }
 
+        await SendAsync(leased, provider, prepared, publisher, cancellationToken);
+    }
+
+    /// <summary>
+    /// Everything an attempt needs that can fail without the provider: reading the command and minting the callback token
+    /// from the key ring in the ledger database. It comes before the lease: the lease marks the attempt as sent, and an
+    /// attempt that never reached the provider must not count as one whose outcome is unknown.
+    /// </summary>
+    public PreparedSubmission Prepare(ImageRequest row)
+    {
+        var command = JsonSerializer.Deserialize<GenerateImage>(row.CommandJson, EventJson.Options)!;
+        return new PreparedSubmission(command, new ProviderSubmission(
+            row.Model,
+            command.Prompt,
+            command.Size ?? "1024x1024",
+            command.Quality,
+            command.ImageUrls,
+            command.InputFidelity,
+            tokens.CallbackUrlFor(row.RequestId, row.Provider, row.Deadline)));
+    }
+
+    /// <summary>
+    /// The create call under the submit lease <paramref name="leased"/> holds (its attempt and unknown-outcome counts, its
+    /// owner and lease end), and what it learnt recorded on the row.
+    /// </summary>
+    public async Task SendAsync(ImageRequest leased, IImageProvider provider, PreparedSubmission prepared, IPublishEndpoint publisher, CancellationToken cancellationToken)
+    {
+        var (command, submission) = prepared;
         using var span = RequestTracing.StartInRequestTrace("submit", leased);
         span?.SetTag("eventimaging.attempt", leased.SubmitAttempts);
         if (leased.UnknownOutcomes >= 2)
@@ -194,3 +211,6 @@ public sealed partial class SubmitAttempt(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Request {RequestId}: no callback came within {Wait} of an unanswered create call; sending it to {Provider} once more (this may be billed twice)")]
     private partial void LogResend(Guid requestId, string provider, TimeSpan wait);
 }
+
+/// <summary>A create attempt made ready before its lease: the command as recorded, and the call it makes.</summary>
+public sealed record PreparedSubmission(GenerateImage Command, ProviderSubmission Submission);

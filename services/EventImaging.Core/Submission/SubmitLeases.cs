@@ -7,9 +7,59 @@ namespace EventImaging.Core.Submission;
 /// <summary>
 /// The ledger writes of a create attempt: its submit lease, and what the attempt learnt (a task, a retry time, another
 /// provider). Each is a compare-and-set on a received row, so of two workers only the lease holder records anything.
+/// The two statements of every submission, recording a new request and its task, are group-committed
+/// (<see cref="StatementBatcher{TItem,TResult}"/>): one round trip and one commit serve every submission waiting for them.
 /// </summary>
-public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, RequestRows rows, LedgerRetry retry, WorkerIdentity worker, TimeProvider clock)
+public sealed class SubmitLeases : IAsyncDisposable
 {
+    /// <summary>Rows per statement: as for the callback path's statements.</summary>
+    private const int MaxBatch = 128;
+
+    private readonly IDbContextFactory<LedgerDbContext> contexts;
+    private readonly RequestRows rows;
+    private readonly LedgerRetry retry;
+    private readonly WorkerIdentity worker;
+    private readonly TimeProvider clock;
+    private readonly StatementBatcher<ImageRequest, bool> inserts;
+    private readonly StatementBatcher<SubmittedTask, bool> marks;
+
+    public SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, RequestRows rows, LedgerRetry retry, WorkerIdentity worker, RequestMetrics metrics, TimeProvider clock)
+    {
+        this.contexts = contexts;
+        this.rows = rows;
+        this.retry = retry;
+        this.worker = worker;
+        this.clock = clock;
+        inserts = new(async (batch, ct) =>
+        {
+            metrics.LedgerBatch("insert", batch.Count);
+            return await rows.TryInsertManyAsync(batch, ct);
+        }, MaxBatch);
+        marks = new(async (batch, ct) =>
+        {
+            metrics.LedgerBatch("submitted", batch.Count);
+            return await MarkSubmittedAsync(batch, ct);
+        }, MaxBatch);
+    }
+
+    /// <summary>
+    /// Records a new request already holding its first submit lease, as <see cref="TryLeaseAsync(ImageRequest, string?, TimeSpan, TimeSpan, CancellationToken)"/>
+    /// would leave it: one statement, where recording it and then leasing it took three. Returns the row as leased, or
+    /// null when the request is already recorded (a duplicate command), which then changes nothing.
+    /// </summary>
+    public async Task<ImageRequest?> TryInsertLeasedAsync(ImageRequest row, TimeSpan leaseFor, TimeSpan unknownWait, CancellationToken cancellationToken)
+    {
+        var until = clock.GetUtcNow() + leaseFor;
+        var due = until + unknownWait;
+        row.LeaseOwner = NewOwner();
+        row.LeaseUntil = until;
+        row.SubmitAttempts = 1;
+        row.AttemptInFlight = true;
+        row.NextActionAt = due < row.Deadline ? due : row.Deadline;
+        using var span = RequestTracing.StartTransition(row.RequestId, row.State);
+        return span.Won(await inserts.RunAsync(row, cancellationToken)) ? row : null;
+    }
+
     /// <summary>
     /// Takes the submit lease of <paramref name="row"/> for one create attempt (see <see cref="TryLeaseAsync(Guid, string, string, string?, TimeSpan, TimeSpan, CancellationToken)"/>)
     /// and returns the row as leased (its attempt and unknown-outcome counts, its owner and lease end), or null when it
@@ -17,8 +67,7 @@ public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, Re
     /// </summary>
     public async Task<ImageRequest?> TryLeaseAsync(ImageRequest row, string? heldBy, TimeSpan leaseFor, TimeSpan unknownWait, CancellationToken cancellationToken)
     {
-        var owner = $"{worker.Name}:{Guid.NewGuid():N}";
-        if (await TryLeaseAsync(row.RequestId, row.Provider, owner, heldBy, leaseFor, unknownWait, cancellationToken) is not { } until)
+        if (await TryLeaseAsync(row.RequestId, row.Provider, NewOwner(), heldBy, leaseFor, unknownWait, cancellationToken) is not { } until)
         {
             return null;
         }
@@ -69,22 +118,11 @@ public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, Re
         return leased ? until : null;
     }
 
+    /// <summary>Records the task a create attempt got: the row moves from received to submitted, its lease released.</summary>
     public async Task<bool> TryMarkSubmittedAsync(Guid requestId, string providerTaskId, DateTimeOffset? nextActionAt, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
         using var span = RequestTracing.StartTransition(requestId, RequestState.Submitted);
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return span.Won(await db.Requests
-            .Where(r => r.RequestId == requestId && r.State == RequestState.Received)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.State, RequestState.Submitted)
-                .SetProperty(r => r.ProviderTaskId, providerTaskId)
-                .SetProperty(r => r.SubmittedAt, now)
-                .SetProperty(r => r.AttemptInFlight, false)
-                .SetProperty(r => r.NextActionAt, nextActionAt)
-                .SetProperty(r => r.LeaseOwner, (string?)null)
-                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1);
+        return span.Won(await marks.RunAsync(new SubmittedTask(requestId, providerTaskId, nextActionAt), cancellationToken));
     }
 
     /// <summary>
@@ -121,4 +159,74 @@ public sealed class SubmitLeases(IDbContextFactory<LedgerDbContext> contexts, Re
                 .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
                 .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
     }
+
+    public async ValueTask DisposeAsync()
+    {
+        await inserts.DisposeAsync();
+        await marks.DisposeAsync();
+    }
+
+    private string NewOwner() => $"{worker.Name}:{Guid.NewGuid():N}";
+
+    /// <summary><see cref="TryMarkSubmittedAsync"/> for many rows in one statement per round; one result per task, in order.</summary>
+    private async Task<IReadOnlyList<bool>> MarkSubmittedAsync(IReadOnlyList<SubmittedTask> tasks, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var results = new bool[tasks.Count];
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            foreach (var round in LedgerCommands.Rounds(tasks, t => t.RequestId))
+            {
+                await using var command = db.Database.GetDbConnection().CreateCommand();
+                command.CommandText = MarkSubmittedSql(round.Length);
+                for (var i = 0; i < round.Length; i++)
+                {
+                    var task = round[i].Item;
+                    LedgerCommands.Add(db, command, $"id{i}", nameof(ImageRequest.RequestId), task.RequestId);
+                    LedgerCommands.Add(db, command, $"task{i}", nameof(ImageRequest.ProviderTaskId), task.ProviderTaskId);
+                    LedgerCommands.Add(db, command, $"next{i}", nameof(ImageRequest.NextActionAt), task.NextActionAt);
+                }
+
+                LedgerCommands.Add(db, command, "received", nameof(ImageRequest.State), RequestState.Received);
+                LedgerCommands.Add(db, command, "submitted", nameof(ImageRequest.State), RequestState.Submitted);
+                LedgerCommands.Add(db, command, "not_in_flight", nameof(ImageRequest.AttemptInFlight), false);
+                LedgerCommands.Add(db, command, "now", nameof(ImageRequest.UpdatedAt), now);
+                var marked = await LedgerCommands.ReadIdsAsync(command, cancellationToken);
+                foreach (var (task, index) in round)
+                {
+                    results[index] = marked.Contains(task.RequestId);
+                }
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+
+        return results;
+    }
+
+    /// <summary>The received → submitted transition for <paramref name="rows"/> rows; the same text on PostgreSQL and SQLite.</summary>
+    private static string MarkSubmittedSql(int rows)
+    {
+        var values = string.Join(" UNION ALL ", Enumerable.Range(0, rows).Select(i => $"SELECT @id{i} AS id, @task{i} AS task_id, @next{i} AS next_action_at"));
+        return $"""
+            UPDATE image_requests AS r SET
+                state = @submitted,
+                provider_task_id = v.task_id,
+                submitted_at = @now,
+                attempt_in_flight = @not_in_flight,
+                next_action_at = v.next_action_at,
+                lease_owner = NULL,
+                lease_until = NULL,
+                updated_at = @now
+            FROM ({values}) AS v
+            WHERE r.request_id = v.id AND r.state = @received
+            RETURNING request_id
+            """;
+    }
+
+    private sealed record SubmittedTask(Guid RequestId, string ProviderTaskId, DateTimeOffset? NextActionAt);
 }

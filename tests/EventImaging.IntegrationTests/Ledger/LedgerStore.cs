@@ -64,21 +64,22 @@ public sealed class LedgerStore : IAsyncDisposable
     /// <summary>A received row, due at <paramref name="dueAt"/> when given.</summary>
     public async Task<Guid> InsertReceivedAsync(DateTimeOffset? dueAt = null, string provider = "evolink")
     {
-        var requestId = Guid.NewGuid();
-        Assert.True(await Rows.TryInsertAsync(
-            new ImageRequest
-            {
-                RequestId = requestId,
-                Provider = provider,
-                Model = "gpt-image-1.5",
-                State = RequestState.Received,
-                CommandJson = $$"""{"requestId":"{{requestId}}","prompt":"p"}""",
-                Deadline = DateTimeOffset.UtcNow.AddMinutes(5),
-                NextActionAt = dueAt,
-            },
-            CancellationToken.None));
-        return requestId;
+        var row = NewReceived(Guid.NewGuid(), provider);
+        row.NextActionAt = dueAt;
+        Assert.True(await Rows.TryInsertAsync(row, CancellationToken.None));
+        return row.RequestId;
     }
+
+    /// <summary>A received row not yet recorded.</summary>
+    public static ImageRequest NewReceived(Guid requestId, string provider = "evolink") => new()
+    {
+        RequestId = requestId,
+        Provider = provider,
+        Model = "gpt-image-1.5",
+        State = RequestState.Received,
+        CommandJson = $$"""{"requestId":"{{requestId}}","prompt":"p"}""",
+        Deadline = DateTimeOffset.UtcNow.AddMinutes(5),
+    };
 
     public async Task<ImageRequest> RowAsync(Guid requestId) => (await Rows.FindAsync(requestId, CancellationToken.None))!;
 

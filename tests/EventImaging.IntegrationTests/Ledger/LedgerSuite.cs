@@ -183,6 +183,59 @@ public abstract class LedgerSuite : IAsyncLifetime
     }
 
     [Fact]
+    public async Task New_requests_recorded_together_each_hold_their_first_lease_and_a_request_is_recorded_once()
+    {
+        var existing = await Store.InsertReceivedAsync();
+        var fresh = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
+        var (lease, wait) = (TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(3));
+        // Twenty new requests, one of them twice (a command delivered twice at once), and one already recorded.
+        var attempts = fresh.Append(fresh[0]).Append(existing)
+            .Select(id => Task.Run(() => Store.Leases.TryInsertLeasedAsync(LedgerStore.NewReceived(id), lease, wait, CancellationToken.None)))
+            .ToArray();
+        var results = await Task.WhenAll(attempts);
+
+        Assert.Null(results[^1]);
+        Assert.Equal(1, results.Count(r => r?.RequestId == fresh[0]));
+        Assert.Equal(fresh.Order(), results.OfType<ImageRequest>().Select(r => r.RequestId).Order());
+        foreach (var leased in results.OfType<ImageRequest>())
+        {
+            var row = await Store.RowAsync(leased.RequestId);
+            Assert.Equal((RequestState.Received, 1, 0, true, leased.LeaseOwner), (row.State, row.SubmitAttempts, row.UnknownOutcomes, row.AttemptInFlight, row.LeaseOwner));
+            Assert.Equal(leased.LeaseUntil!.Value + wait, row.NextActionAt!.Value, TimeSpan.FromMilliseconds(1));
+            // Only the lease holder may record the attempt's outcome; another worker cannot lease it meanwhile.
+            Assert.Null(await Store.Leases.TryLeaseAsync(row.RequestId, row.Provider, "other", null, lease, wait, CancellationToken.None));
+        }
+
+        Assert.Equal(0, (await Store.RowAsync(existing)).SubmitAttempts);
+    }
+
+    [Fact]
+    public async Task Tasks_recorded_together_each_move_only_their_own_received_row_to_submitted()
+    {
+        var (first, second, finished, missing) = (await Store.InsertReceivedAsync(), await Store.InsertReceivedAsync(), await Store.InsertReceivedAsync(), Guid.NewGuid());
+        Assert.True(await Store.Terminal.TryFinishAsync(finished, LedgerStore.Failed(finished), null, CancellationToken.None));
+        var nextPoll = DateTimeOffset.UtcNow.AddSeconds(30);
+
+        var results = await Task.WhenAll(
+            Task.Run(() => Store.Leases.TryMarkSubmittedAsync(first, "task-1", nextPoll, CancellationToken.None)),
+            Task.Run(() => Store.Leases.TryMarkSubmittedAsync(second, "task-2", null, CancellationToken.None)),
+            Task.Run(() => Store.Leases.TryMarkSubmittedAsync(finished, "task-3", nextPoll, CancellationToken.None)),
+            Task.Run(() => Store.Leases.TryMarkSubmittedAsync(missing, "task-4", nextPoll, CancellationToken.None)),
+            Task.Run(() => Store.Leases.TryMarkSubmittedAsync(first, "task-5", nextPoll, CancellationToken.None)));
+
+        Assert.Equal([true, false, false], [results[1], results[2], results[3]]);
+        // Of two marks of one row, the one that ran first wins, and the other finds it submitted already.
+        Assert.True(results[0] ^ results[4]);
+        var row = await Store.RowAsync(first);
+        Assert.Equal((RequestState.Submitted, results[0] ? "task-1" : "task-5", false, null, null), (row.State, row.ProviderTaskId, row.AttemptInFlight, row.LeaseOwner, row.LeaseUntil));
+        Assert.NotNull(row.SubmittedAt);
+        Assert.Equal(nextPoll, row.NextActionAt!.Value, TimeSpan.FromMilliseconds(1));
+        var other = await Store.RowAsync(second);
+        Assert.Equal((RequestState.Submitted, "task-2", null), (other.State, other.ProviderTaskId, other.NextActionAt));
+        Assert.Equal((RequestState.Failed, null), ((await Store.RowAsync(finished)).State, (await Store.RowAsync(finished)).ProviderTaskId));
+    }
+
+    [Fact]
     public async Task A_second_insert_of_the_same_request_is_a_duplicate()
     {
         var requestId = await Store.InsertReceivedAsync();

@@ -128,4 +128,66 @@ public sealed class StatementBatcherTests
         Assert.Equal(Enumerable.Range(0, 20), await Task.WhenAll(queued).WaitAsync(Timeout));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => batcher.RunAsync(99, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task An_item_the_database_refuses_fails_only_its_own_caller()
+    {
+        var (batches, firstRunning, releaseFirst) = (new List<int[]>(), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await using var batcher = new StatementBatcher<int, int>(
+            async (items, _) =>
+            {
+                batches.Add([.. items]);
+                if (batches.Count == 1)
+                {
+                    firstRunning.SetResult();
+                    await releaseFirst.Task;
+                }
+
+                // Like a value too long for its column: the whole statement fails.
+                return items.Any(i => i == 13) ? throw new InvalidOperationException("value too long for type character varying(32)") : [.. items.Select(i => -i)];
+            }, maxBatch: 8);
+
+        var first = batcher.RunAsync(0, CancellationToken.None);
+        await firstRunning.Task.WaitAsync(Timeout);
+        var queued = Enumerable.Range(11, 4).Select(i => batcher.RunAsync(i, CancellationToken.None)).ToArray();
+        releaseFirst.SetResult();
+
+        Assert.Equal(0, await first.WaitAsync(Timeout));
+        var answered = await Task.WhenAll(queued[0], queued[1], queued[3]).WaitAsync(Timeout);
+        Assert.Equal([-11, -12, -14], answered);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queued[2].WaitAsync(Timeout));
+        // The batch of four, then each of its items alone.
+        Assert.Equal([[0], [11, 12, 13, 14], [11], [12], [13], [14]], batches);
+    }
+
+    [Fact]
+    public async Task While_the_database_is_unreachable_a_batch_fails_at_once_without_running_each_item_again()
+    {
+        var (batches, firstRunning, releaseFirst) = (new List<int[]>(), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await using var batcher = new StatementBatcher<int, int>(
+            async (items, _) =>
+            {
+                batches.Add([.. items]);
+                if (batches.Count == 1)
+                {
+                    firstRunning.SetResult();
+                    await releaseFirst.Task;
+                }
+
+                throw new TimeoutException("the database did not answer");
+            }, maxBatch: 8);
+
+        var first = batcher.RunAsync(0, CancellationToken.None);
+        await firstRunning.Task.WaitAsync(Timeout);
+        var queued = Enumerable.Range(1, 5).Select(i => batcher.RunAsync(i, CancellationToken.None)).ToArray();
+        releaseFirst.SetResult();
+
+        await Assert.ThrowsAsync<TimeoutException>(() => first.WaitAsync(Timeout));
+        foreach (var caller in queued)
+        {
+            await Assert.ThrowsAsync<TimeoutException>(() => caller.WaitAsync(Timeout));
+        }
+
+        Assert.Equal([[0], [1, 2, 3, 4, 5]], batches);
+    }
 }
