@@ -60,7 +60,15 @@ public sealed partial class RequestFinisher(
             return;
         }
 
-        LogFinished(row.RequestId, outcome.State, Via(by), row.Provider, taskId ?? row.ProviderTaskId, outcome.ErrorCode);
+        if (outcome.State == RequestState.Completed)
+        {
+            LogCompleted(row.RequestId, Via(by), row.Provider, taskId ?? row.ProviderTaskId);
+        }
+        else
+        {
+            LogFailed(row.RequestId, Via(by), row.Provider, taskId ?? row.ProviderTaskId, outcome.ErrorCode);
+        }
+
         history.Record(
             row.RequestId,
             outcome.State == RequestState.Completed ? HistoryKinds.Completed : HistoryKinds.Failed,
@@ -92,10 +100,15 @@ public sealed partial class RequestFinisher(
         _ => null,
     };
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} {State} via {Via} from {Provider} task {ProviderTaskId} (code {Code})")]
-    private partial void LogFinished(Guid requestId, RequestState state, string via, string provider, string? providerTaskId, string? code);
+    // A request that went as it should is in its history, its trace and the metrics; a line each would cost the hot
+    // path more than its statements do, and the console logger's one queue lock would contend at every one.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} Completed via {Via} from {Provider} task {ProviderTaskId}")]
+    private partial void LogCompleted(Guid requestId, string via, string provider, string? providerTaskId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} completed via {Via} at {Provider} task {ProviderTaskId}; copying its images")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} Failed via {Via} from {Provider} task {ProviderTaskId} (code {Code})")]
+    private partial void LogFailed(Guid requestId, string via, string provider, string? providerTaskId, string? code);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} completed via {Via} at {Provider} task {ProviderTaskId}; copying its images")]
     private partial void LogArchiving(Guid requestId, string via, string provider, string? providerTaskId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} was already finished when the {By} outcome came; nothing changes")]

@@ -190,7 +190,8 @@ public sealed partial class SubmitAttempt(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Request {RequestId} submitted to {Provider} {Model} as task {ProviderTaskId}")]
+    // As a completion (RequestFinisher): in the history, the trace and the metrics, not a line each.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} submitted to {Provider} {Model} as task {ProviderTaskId}")]
     private partial void LogSubmitted(Guid requestId, string provider, string model, string providerTaskId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Request {RequestId} is being submitted by another worker")]

@@ -20,6 +20,8 @@ public sealed class TelemetrySecretsTests(RabbitMqFixture rabbitMq, PostgresFixt
         {
             ["Polling:FirstPollGrace"] = PipelineEnvironment.FirstPollGraceForBothPaths,
             ["Operator:ApiKey"] = OperatorKey,
+            // Every line the services can write is scanned, the per-request successes at Debug included.
+            ["Logging:LogLevel:EventImaging"] = "Debug",
         }, telemetry: telemetry, output: output);
 
         // A request finished by its callback, one by polling, one that fails at the provider.
