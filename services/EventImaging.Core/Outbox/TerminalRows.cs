@@ -38,21 +38,14 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
     {
         var now = clock.GetUtcNow();
         var results = new bool[requests.Count];
-        // Round k holds the k-th occurrence of each request id: nearly always one round.
-        var rounds = requests.Select((request, index) => (request, index))
-            .GroupBy(x => x.request.RequestId)
-            .SelectMany(occurrences => occurrences.Select((x, round) => (round, x.request, x.index)))
-            .GroupBy(x => x.round)
-            .OrderBy(round => round.Key);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        foreach (var round in rounds)
+        foreach (var round in LedgerCommands.Rounds(requests, r => r.RequestId))
         {
-            var batch = round.ToArray();
-            var finishes = batch.Select(x => x.request).ToArray();
+            var finishes = round.Select(x => x.Item).ToArray();
             var won = db.Database.IsNpgsql()
                 ? await FinishOnPostgresAsync(db, finishes, now, cancellationToken)
                 : await FinishOnSqliteAsync(db, finishes, now, cancellationToken);
-            foreach (var (_, request, index) in batch)
+            foreach (var (request, index) in round)
             {
                 results[index] = won.Contains(request.RequestId);
             }
@@ -119,17 +112,17 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
         {
             await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
             command.CommandText = PostgresBatchSql;
-            command.Parameters.Add(Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
-            command.Parameters.Add(Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
-            command.Parameters.Add(Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
-            command.Parameters.Add(Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
-            command.Parameters.Add(Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
-            command.Parameters.Add(Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
-            command.Parameters.Add(Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
-            command.Parameters.Add(Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
-            command.Parameters.Add(Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
+            command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
+            command.Parameters.Add(LedgerCommands.Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
+            command.Parameters.Add(LedgerCommands.Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
+            command.Parameters.Add(LedgerCommands.Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
+            command.Parameters.Add(LedgerCommands.Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
+            command.Parameters.Add(LedgerCommands.Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
+            command.Parameters.Add(LedgerCommands.Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
+            command.Parameters.Add(LedgerCommands.Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
+            command.Parameters.Add(LedgerCommands.Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
             AddCommonParameters(db, command, now);
-            return await ReadWinnersAsync(command, cancellationToken);
+            return await command.ReadRequestIdsAsync(cancellationToken);
         }
         finally
         {
@@ -146,17 +139,17 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
             await using var command = db.Database.GetDbConnection().CreateCommand();
             command.Transaction = transaction.GetDbTransaction();
             command.CommandText = SqliteRowSql;
-            Add(db, command, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
-            Add(db, command, "state", nameof(ImageRequest.State), request.Outcome.State);
-            Add(db, command, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome));
-            Add(db, command, "task_id", nameof(ImageRequest.ProviderTaskId), request.ExpectedTaskId);
-            Add(db, command, "result_urls", nameof(ImageRequest.ResultUrlsJson), request.Outcome.ResultUrlsJson);
-            Add(db, command, "error_code", nameof(ImageRequest.ErrorCode), request.Outcome.ErrorCode);
-            Add(db, command, "error_message", nameof(ImageRequest.ErrorMessage), request.Outcome.ErrorMessage);
-            Add(db, command, "event_type", nameof(ImageRequest.EventType), request.Outcome.EventType);
-            Add(db, command, "event_json", nameof(ImageRequest.EventJson), request.Outcome.EventJson);
+            command.AddColumnParameter(db, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
+            command.AddColumnParameter(db, "state", nameof(ImageRequest.State), request.Outcome.State);
+            command.AddColumnParameter(db, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome));
+            command.AddColumnParameter(db, "task_id", nameof(ImageRequest.ProviderTaskId), request.ExpectedTaskId);
+            command.AddColumnParameter(db, "result_urls", nameof(ImageRequest.ResultUrlsJson), request.Outcome.ResultUrlsJson);
+            command.AddColumnParameter(db, "error_code", nameof(ImageRequest.ErrorCode), request.Outcome.ErrorCode);
+            command.AddColumnParameter(db, "error_message", nameof(ImageRequest.ErrorMessage), request.Outcome.ErrorMessage);
+            command.AddColumnParameter(db, "event_type", nameof(ImageRequest.EventType), request.Outcome.EventType);
+            command.AddColumnParameter(db, "event_json", nameof(ImageRequest.EventJson), request.Outcome.EventJson);
             AddCommonParameters(db, command, now);
-            won.UnionWith(await ReadWinnersAsync(command, cancellationToken));
+            won.UnionWith(await command.ReadRequestIdsAsync(cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -165,32 +158,10 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
 
     private void AddCommonParameters(LedgerDbContext db, DbCommand command, DateTimeOffset now)
     {
-        Add(db, command, "lease_owner", nameof(ImageRequest.LeaseOwner), LeaseOwners.Outbox);
-        Add(db, command, "publish_until", nameof(ImageRequest.LeaseUntil), now + outbox.Value.PublishLease);
-        Add(db, command, "now", nameof(ImageRequest.FinishedAt), now);
+        command.AddColumnParameter(db, "lease_owner", nameof(ImageRequest.LeaseOwner), LeaseOwners.Outbox);
+        command.AddColumnParameter(db, "publish_until", nameof(ImageRequest.LeaseUntil), now + outbox.Value.PublishLease);
+        command.AddColumnParameter(db, "now", nameof(ImageRequest.FinishedAt), now);
     }
-
-    /// <summary>A parameter stored as the column of <paramref name="property"/> stores its values (SQLite keeps instants as numbers).</summary>
-    private static void Add(LedgerDbContext db, DbCommand command, string name, string property, object? value)
-    {
-        var mapping = db.Model.FindEntityType(typeof(ImageRequest))!.FindProperty(property)!.GetRelationalTypeMapping();
-        command.Parameters.Add(mapping.CreateParameter(command, name, value, nullable: true));
-    }
-
-    private static async Task<HashSet<Guid>> ReadWinnersAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        var won = new HashSet<Guid>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            won.Add(reader.GetGuid(0));
-        }
-
-        return won;
-    }
-
-    private static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, IEnumerable<T> values) =>
-        new(name, NpgsqlDbType.Array | elementType) { Value = values.ToArray() };
 }
 
 /// <summary>One terminal transition to attempt: see <see cref="TerminalRows.TryFinishAsync"/>.</summary>

@@ -1,0 +1,50 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EventImaging.Core.Ledger;
+
+/// <summary>
+/// What the hand-written multi-row ledger statements share: EF Core has no multi-row conditional update, so they are
+/// SQL run on a pooled context's connection, with PostgreSQL taking the rows as arrays and SQLite one row at a time.
+/// </summary>
+internal static class LedgerCommands
+{
+    /// <summary>
+    /// The items in rounds, round k holding the k-th occurrence of each request id (with its index in
+    /// <paramref name="items"/>): nearly always one round. One statement updates a row once however often it is named,
+    /// so a request id given more than once is tried in turn, each occurrence seeing what the one before did.
+    /// </summary>
+    public static IEnumerable<(T Item, int Index)[]> Rounds<T>(IReadOnlyList<T> items, Func<T, Guid> requestId) =>
+        items.Select((item, index) => (item, index))
+            .GroupBy(x => requestId(x.item))
+            .SelectMany(occurrences => occurrences.Select((x, round) => (round, x.item, x.index)))
+            .GroupBy(x => x.round)
+            .OrderBy(round => round.Key)
+            .Select(round => round.Select(x => (x.item, x.index)).ToArray());
+
+    /// <summary>A parameter stored as the column of <paramref name="property"/> stores its values (SQLite keeps instants as numbers).</summary>
+    public static void AddColumnParameter(this DbCommand command, LedgerDbContext db, string name, string property, object? value)
+    {
+        var mapping = db.Model.FindEntityType(typeof(ImageRequest))!.FindProperty(property)!.GetRelationalTypeMapping();
+        command.Parameters.Add(mapping.CreateParameter(command, name, value, nullable: true));
+    }
+
+    /// <summary>A PostgreSQL array parameter, one element per row of the statement.</summary>
+    public static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, IEnumerable<T> values) =>
+        new(name, NpgsqlDbType.Array | elementType) { Value = values.ToArray() };
+
+    /// <summary>The request ids a statement returned: the rows it changed.</summary>
+    public static async Task<HashSet<Guid>> ReadRequestIdsAsync(this DbCommand command, CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
+    }
+}
