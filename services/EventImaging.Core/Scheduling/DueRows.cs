@@ -86,18 +86,22 @@ public sealed class DueRows : IAsyncDisposable
         }
 
         var until = now + leaseFor;
+        // The candidates as one parameter (an array on PostgreSQL, JSON on SQLite): EF Core would otherwise send SQLite
+        // one parameter per candidate, which a large claim spends most of its time binding.
         var claimed = await db.Requests
-            .Where(r => candidates.Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
+            .Where(r => EF.Parameter(candidates).Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
                 && RequestTransitions.NotTerminal.Contains(r.State)
                 && (r.LeaseUntil == null || r.LeaseUntil < now))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.LeaseOwner, owner)
                 .SetProperty(r => r.LeaseUntil, until)
                 .SetProperty(r => r.NextActionAt, until), cancellationToken);
+        // The claimed rows are due at the end of their lease, so the due index finds them: looked up by id instead, a
+        // large claim is a scan of every row in flight.
         return claimed == 0
             ? []
             : await db.Requests.AsNoTracking()
-                .Where(r => candidates.Contains(r.RequestId) && r.LeaseOwner == owner && r.LeaseUntil == until)
+                .Where(r => r.NextActionAt == until && r.LeaseOwner == owner && r.LeaseUntil == until)
                 .ToListAsync(cancellationToken);
     }
 
