@@ -66,11 +66,11 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
                     row.UpdatedAt = now;
                     for (var c = 0; c < columns.Length; c++)
                     {
-                        LedgerCommands.Add(command, $"p{i}_{c}", columns[c], columns[c].GetGetter().GetClrValue(row));
+                        command.AddColumnParameter($"p{i}_{c}", columns[c], columns[c].GetGetter().GetClrValue(row));
                     }
                 }
 
-                var inserted = await LedgerCommands.ReadIdsAsync(command, cancellationToken);
+                var inserted = await command.ReadRequestIdsAsync(cancellationToken);
                 foreach (var (row, index) in round)
                 {
                     results[index] = inserted.Contains(row.RequestId);

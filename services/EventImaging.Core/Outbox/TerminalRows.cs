@@ -112,17 +112,17 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
         {
             await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
             command.CommandText = PostgresBatchSql;
-            command.Parameters.Add(Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
-            command.Parameters.Add(Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
-            command.Parameters.Add(Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
-            command.Parameters.Add(Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
-            command.Parameters.Add(Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
-            command.Parameters.Add(Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
-            command.Parameters.Add(Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
-            command.Parameters.Add(Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
-            command.Parameters.Add(Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
+            command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
+            command.Parameters.Add(LedgerCommands.Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
+            command.Parameters.Add(LedgerCommands.Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
+            command.Parameters.Add(LedgerCommands.Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
+            command.Parameters.Add(LedgerCommands.Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
+            command.Parameters.Add(LedgerCommands.Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
+            command.Parameters.Add(LedgerCommands.Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
+            command.Parameters.Add(LedgerCommands.Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
+            command.Parameters.Add(LedgerCommands.Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
             AddCommonParameters(db, command, now);
-            return await LedgerCommands.ReadIdsAsync(command, cancellationToken);
+            return await command.ReadRequestIdsAsync(cancellationToken);
         }
         finally
         {
@@ -139,17 +139,17 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
             await using var command = db.Database.GetDbConnection().CreateCommand();
             command.Transaction = transaction.GetDbTransaction();
             command.CommandText = SqliteRowSql;
-            LedgerCommands.Add(db, command, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
-            LedgerCommands.Add(db, command, "state", nameof(ImageRequest.State), request.Outcome.State);
-            LedgerCommands.Add(db, command, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome));
-            LedgerCommands.Add(db, command, "task_id", nameof(ImageRequest.ProviderTaskId), request.ExpectedTaskId);
-            LedgerCommands.Add(db, command, "result_urls", nameof(ImageRequest.ResultUrlsJson), request.Outcome.ResultUrlsJson);
-            LedgerCommands.Add(db, command, "error_code", nameof(ImageRequest.ErrorCode), request.Outcome.ErrorCode);
-            LedgerCommands.Add(db, command, "error_message", nameof(ImageRequest.ErrorMessage), request.Outcome.ErrorMessage);
-            LedgerCommands.Add(db, command, "event_type", nameof(ImageRequest.EventType), request.Outcome.EventType);
-            LedgerCommands.Add(db, command, "event_json", nameof(ImageRequest.EventJson), request.Outcome.EventJson);
+            command.AddColumnParameter(db, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
+            command.AddColumnParameter(db, "state", nameof(ImageRequest.State), request.Outcome.State);
+            command.AddColumnParameter(db, "sources", nameof(ImageRequest.EventType), SourcesOf(request.Outcome));
+            command.AddColumnParameter(db, "task_id", nameof(ImageRequest.ProviderTaskId), request.ExpectedTaskId);
+            command.AddColumnParameter(db, "result_urls", nameof(ImageRequest.ResultUrlsJson), request.Outcome.ResultUrlsJson);
+            command.AddColumnParameter(db, "error_code", nameof(ImageRequest.ErrorCode), request.Outcome.ErrorCode);
+            command.AddColumnParameter(db, "error_message", nameof(ImageRequest.ErrorMessage), request.Outcome.ErrorMessage);
+            command.AddColumnParameter(db, "event_type", nameof(ImageRequest.EventType), request.Outcome.EventType);
+            command.AddColumnParameter(db, "event_json", nameof(ImageRequest.EventJson), request.Outcome.EventJson);
             AddCommonParameters(db, command, now);
-            won.UnionWith(await LedgerCommands.ReadIdsAsync(command, cancellationToken));
+            won.UnionWith(await command.ReadRequestIdsAsync(cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -158,13 +158,10 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
 
     private void AddCommonParameters(LedgerDbContext db, DbCommand command, DateTimeOffset now)
     {
-        LedgerCommands.Add(db, command, "lease_owner", nameof(ImageRequest.LeaseOwner), LeaseOwners.Outbox);
-        LedgerCommands.Add(db, command, "publish_until", nameof(ImageRequest.LeaseUntil), now + outbox.Value.PublishLease);
-        LedgerCommands.Add(db, command, "now", nameof(ImageRequest.FinishedAt), now);
+        command.AddColumnParameter(db, "lease_owner", nameof(ImageRequest.LeaseOwner), LeaseOwners.Outbox);
+        command.AddColumnParameter(db, "publish_until", nameof(ImageRequest.LeaseUntil), now + outbox.Value.PublishLease);
+        command.AddColumnParameter(db, "now", nameof(ImageRequest.FinishedAt), now);
     }
-
-    private static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, IEnumerable<T> values) =>
-        new(name, NpgsqlDbType.Array | elementType) { Value = values.ToArray() };
 }
 
 /// <summary>One terminal transition to attempt: see <see cref="TerminalRows.TryFinishAsync"/>.</summary>

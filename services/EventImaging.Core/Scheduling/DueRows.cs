@@ -1,11 +1,66 @@
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace EventImaging.Core.Scheduling;
 
-/// <summary>The due-row statements: claiming the rows whose next action is due, and putting one back with its next due time.</summary>
-public sealed class DueRows(IDbContextFactory<LedgerDbContext> contexts, TimeProvider clock)
+/// <summary>
+/// The due-row statements: claiming the rows whose next action is due, and putting each back with its next due time.
+/// A cycle settles all its rows at once, so their reschedules are group-committed (see
+/// <see cref="StatementBatcher{TItem,TResult}"/>): one statement puts back every row whose settling ended meanwhile.
+/// </summary>
+public sealed class DueRows : IAsyncDisposable
 {
+    /// <summary>
+    /// Rows per reschedule statement: enough for a claimed batch of a thousand rows to go back in one or two statements;
+    /// a larger claim goes back in several, so that no one statement holds its rows' locks for long.
+    /// </summary>
+    private const int MaxRescheduleBatch = 1_024;
+
+    /// <summary>
+    /// The reschedule, written once: a compare-and-set on the claim, over a row source <c>v</c> with the columns
+    /// <c>id, owner, next_action_at, progress</c>. Only the claim's owner may put a row back, and only while the row is
+    /// not terminal; a null progress keeps the row's.
+    /// </summary>
+    private static readonly string RescheduleSql = $$"""
+        UPDATE image_requests AS r SET
+            next_action_at = v.next_action_at,
+            poll_count = r.poll_count + 1,
+            progress = COALESCE(v.progress, r.progress),
+            lease_owner = NULL,
+            lease_until = NULL,
+            updated_at = @now
+        FROM {rows}
+        WHERE r.request_id = v.id
+            AND r.lease_owner = v.owner
+            AND r.state IN ({{string.Join(", ", RequestTransitions.NotTerminal.Select(state => $"'{state}'"))}})
+        RETURNING request_id
+        """;
+
+    private static readonly string PostgresRescheduleSql = RescheduleSql.Replace("{rows}", """
+        unnest(@request_ids, @owners, @next_action_ats, @progresses) AS v(id, owner, next_action_at, progress)
+        """, StringComparison.Ordinal);
+
+    private static readonly string SqliteRescheduleSql = RescheduleSql.Replace("{rows}", """
+        (SELECT @request_id AS id, @owner AS owner, @next_action_at AS next_action_at, @progress AS progress) AS v
+        """, StringComparison.Ordinal);
+
+    private readonly IDbContextFactory<LedgerDbContext> contexts;
+    private readonly RequestMetrics metrics;
+    private readonly TimeProvider clock;
+    private readonly StatementBatcher<Reschedule, bool> reschedules;
+
+    public DueRows(IDbContextFactory<LedgerDbContext> contexts, RequestMetrics metrics, TimeProvider clock)
+    {
+        this.contexts = contexts;
+        this.metrics = metrics;
+        this.clock = clock;
+        reschedules = new(RescheduleBatchAsync, MaxRescheduleBatch);
+    }
+
     /// <summary>
     /// Claims up to <paramref name="limit"/> due, unfinished rows for <paramref name="owner"/>. The candidates come from
     /// the partial index on <c>next_action_at</c> (cost follows the due rows, not the rows in flight), and are only rows
@@ -31,35 +86,51 @@ public sealed class DueRows(IDbContextFactory<LedgerDbContext> contexts, TimePro
         }
 
         var until = now + leaseFor;
+        // The candidates as one parameter (an array on PostgreSQL, JSON on SQLite): EF Core would otherwise send SQLite
+        // one parameter per candidate, which a large claim spends most of its time binding.
         var claimed = await db.Requests
-            .Where(r => candidates.Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
+            .Where(r => EF.Parameter(candidates).Contains(r.RequestId) && r.NextActionAt != null && r.NextActionAt <= now
                 && RequestTransitions.NotTerminal.Contains(r.State)
                 && (r.LeaseUntil == null || r.LeaseUntil < now))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(r => r.LeaseOwner, owner)
                 .SetProperty(r => r.LeaseUntil, until)
                 .SetProperty(r => r.NextActionAt, until), cancellationToken);
+        // The claimed rows are due at the end of their lease, so the due index finds them: looked up by id instead, a
+        // large claim is a scan of every row in flight.
         return claimed == 0
             ? []
             : await db.Requests.AsNoTracking()
-                .Where(r => candidates.Contains(r.RequestId) && r.LeaseOwner == owner && r.LeaseUntil == until)
+                .Where(r => r.NextActionAt == until && r.LeaseOwner == owner && r.LeaseUntil == until)
                 .ToListAsync(cancellationToken);
     }
 
-    /// <summary>Puts a claimed, still-running row back with its next due time.</summary>
-    public async Task<bool> RescheduleAsync(Guid requestId, string owner, DateTimeOffset nextActionAt, int? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Puts a claimed, still-running row back with its next due time, one more poll counted and its claim ended; true when
+    /// this claim (<paramref name="owner"/>) still held the row and it was not terminal. A null progress keeps the row's.
+    /// </summary>
+    public Task<bool> RescheduleAsync(Guid requestId, string owner, DateTimeOffset nextActionAt, int? progress, CancellationToken cancellationToken) =>
+        reschedules.RunAsync(new Reschedule(requestId, owner, nextActionAt, progress), cancellationToken);
+
+    /// <summary><see cref="RescheduleAsync"/> for many rows in one statement (a few when a row is named twice); one result per row, in order.</summary>
+    internal async Task<bool[]> RescheduleManyAsync(IReadOnlyList<Reschedule> rows, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        var results = new bool[rows.Count];
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Requests
-            .Where(r => r.RequestId == requestId && r.LeaseOwner == owner && RequestTransitions.NotTerminal.Contains(r.State))
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(r => r.NextActionAt, nextActionAt)
-                .SetProperty(r => r.PollCount, r => r.PollCount + 1)
-                .SetProperty(r => r.Progress, r => progress ?? r.Progress)
-                .SetProperty(r => r.LeaseOwner, (string?)null)
-                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null)
-                .SetProperty(r => r.UpdatedAt, now), cancellationToken) == 1;
+        foreach (var round in LedgerCommands.Rounds(rows, r => r.RequestId))
+        {
+            var batch = round.Select(x => x.Item).ToArray();
+            var applied = db.Database.IsNpgsql()
+                ? await RescheduleOnPostgresAsync(db, batch, now, cancellationToken)
+                : await RescheduleOnSqliteAsync(db, batch, now, cancellationToken);
+            foreach (var (row, index) in round)
+            {
+                results[index] = applied.Contains(row.RequestId);
+            }
+        }
+
+        return results;
     }
 
     /// <summary>Makes a submitted row due for a status query now (its callback was unreadable).</summary>
@@ -71,4 +142,57 @@ public sealed class DueRows(IDbContextFactory<LedgerDbContext> contexts, TimePro
             .Where(r => r.RequestId == requestId && r.State == RequestState.Submitted)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.NextActionAt, now).SetProperty(r => r.UpdatedAt, now), cancellationToken);
     }
+
+    public ValueTask DisposeAsync() => reschedules.DisposeAsync();
+
+    private async Task<IReadOnlyList<bool>> RescheduleBatchAsync(IReadOnlyList<Reschedule> rows, CancellationToken cancellationToken)
+    {
+        metrics.LedgerBatch("reschedule", rows.Count);
+        return await RescheduleManyAsync(rows, cancellationToken);
+    }
+
+    private static async Task<HashSet<Guid>> RescheduleOnPostgresAsync(LedgerDbContext db, Reschedule[] rows, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = PostgresRescheduleSql;
+            command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, rows.Select(r => r.RequestId)));
+            command.Parameters.Add(LedgerCommands.Array("owners", NpgsqlDbType.Text, rows.Select(r => r.Owner)));
+            // Npgsql writes a timestamptz only from an instant in UTC.
+            command.Parameters.Add(LedgerCommands.Array("next_action_ats", NpgsqlDbType.TimestampTz, rows.Select(r => r.NextActionAt.ToUniversalTime())));
+            command.Parameters.Add(LedgerCommands.Array("progresses", NpgsqlDbType.Integer, rows.Select(r => r.Progress)));
+            command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
+            return await command.ReadRequestIdsAsync(cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private static async Task<HashSet<Guid>> RescheduleOnSqliteAsync(LedgerDbContext db, Reschedule[] rows, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var applied = new HashSet<Guid>();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        foreach (var row in rows)
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.Transaction = transaction.GetDbTransaction();
+            command.CommandText = SqliteRescheduleSql;
+            command.AddColumnParameter(db, "request_id", nameof(ImageRequest.RequestId), row.RequestId);
+            command.AddColumnParameter(db, "owner", nameof(ImageRequest.LeaseOwner), row.Owner);
+            command.AddColumnParameter(db, "next_action_at", nameof(ImageRequest.NextActionAt), row.NextActionAt);
+            command.AddColumnParameter(db, "progress", nameof(ImageRequest.Progress), row.Progress);
+            command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
+            applied.UnionWith(await command.ReadRequestIdsAsync(cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return applied;
+    }
 }
+
+/// <summary>One claimed row to put back: see <see cref="DueRows.RescheduleAsync"/>.</summary>
+internal sealed record Reschedule(Guid RequestId, string Owner, DateTimeOffset NextActionAt, int? Progress);

@@ -1,6 +1,7 @@
 using EventImaging.Core.Callbacks;
 using EventImaging.Core.Configuration;
 using EventImaging.Core.Ledger;
+using EventImaging.Core.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -23,11 +24,16 @@ public static class SchedulingExtensions
         return builder;
     }
 
-    /// <summary>The due-row statements, for anything that makes a row due (an unreadable callback) or acts on one.</summary>
+    /// <summary>
+    /// The due-row statements, for anything that makes a row due (an unreadable callback) or acts on one. One instance per
+    /// process, so that the reschedules of every cycle share its group commit.
+    /// </summary>
     public static IHostApplicationBuilder AddDueRows(this IHostApplicationBuilder builder)
     {
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<WorkerIdentity>();
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<RequestMetrics>();
         builder.Services.TryAddSingleton<DueRows>();
         return builder;
     }

@@ -184,16 +184,16 @@ public sealed class SubmitLeases : IAsyncDisposable
                 for (var i = 0; i < round.Length; i++)
                 {
                     var task = round[i].Item;
-                    LedgerCommands.Add(db, command, $"id{i}", nameof(ImageRequest.RequestId), task.RequestId);
-                    LedgerCommands.Add(db, command, $"task{i}", nameof(ImageRequest.ProviderTaskId), task.ProviderTaskId);
-                    LedgerCommands.Add(db, command, $"next{i}", nameof(ImageRequest.NextActionAt), task.NextActionAt);
+                    command.AddColumnParameter(db, $"id{i}", nameof(ImageRequest.RequestId), task.RequestId);
+                    command.AddColumnParameter(db, $"task{i}", nameof(ImageRequest.ProviderTaskId), task.ProviderTaskId);
+                    command.AddColumnParameter(db, $"next{i}", nameof(ImageRequest.NextActionAt), task.NextActionAt);
                 }
 
-                LedgerCommands.Add(db, command, "received", nameof(ImageRequest.State), RequestState.Received);
-                LedgerCommands.Add(db, command, "submitted", nameof(ImageRequest.State), RequestState.Submitted);
-                LedgerCommands.Add(db, command, "not_in_flight", nameof(ImageRequest.AttemptInFlight), false);
-                LedgerCommands.Add(db, command, "now", nameof(ImageRequest.UpdatedAt), now);
-                var marked = await LedgerCommands.ReadIdsAsync(command, cancellationToken);
+                command.AddColumnParameter(db, "received", nameof(ImageRequest.State), RequestState.Received);
+                command.AddColumnParameter(db, "submitted", nameof(ImageRequest.State), RequestState.Submitted);
+                command.AddColumnParameter(db, "not_in_flight", nameof(ImageRequest.AttemptInFlight), false);
+                command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
+                var marked = await command.ReadRequestIdsAsync(cancellationToken);
                 foreach (var (task, index) in round)
                 {
                     results[index] = marked.Contains(task.RequestId);

@@ -41,8 +41,8 @@ public sealed class RequestMetrics
         batches = meter.CreateHistogram<int>(
             "eventimaging.ledger.batch.size",
             "{row}",
-            "Rows per group-committed ledger statement of the callback path, by statement.",
-            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
+            "Rows per group-committed ledger statement (the callback path's, and the poller's reschedules), by statement.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
         deadLettered = meter.CreateCounter<long>(
             "eventimaging.commands.dead_lettered", "{message}", "Messages moved to an error queue, by reason: unreadable (no requestId to answer) or fault.");
         historyDropped = meter.CreateCounter<long>(
@@ -86,7 +86,7 @@ public sealed class RequestMetrics
         polls.Record(row.PollCount + (path == Contracts.CompletionPaths.Poll ? 1 : 0), new TagList { { "provider", provider } });
     }
 
-    /// <summary>One group-committed statement (<c>read</c>, <c>finish</c> or <c>mark</c>) and how many callers it served.</summary>
+    /// <summary>One group-committed statement (<c>read</c>, <c>finish</c>, <c>mark</c> or <c>reschedule</c>) and how many callers it served.</summary>
     public void LedgerBatch(string statement, int rows) =>
         batches.Record(rows, new TagList { { "statement", statement } });
 

@@ -173,7 +173,7 @@ internal static partial class ReportWriter
         if (report.Polling.Count > 0)
         {
             md.AppendLine("## 4. Polling cost").AppendLine();
-            md.AppendLine("One cycle of the polling fallback against the database: `DueRows.ClaimAsync` (3 statements) then one reschedule `UPDATE` per claimed row, all at once as the polling fallback (`StatusPoll`) does (client-side wall time, median of the repetitions). Server time and buffers: `EXPLAIN (ANALYZE, BUFFERS)` of the claim's statements (rolled back).").AppendLine();
+            md.AppendLine("One cycle of the polling fallback against the database: `DueRows.ClaimAsync` (3 statements) then `DueRows.RescheduleAsync` for every claimed row, all at once as the polling fallback (`StatusPoll`) does, which its group commit runs as a few multi-row `UPDATE`s (client-side wall time, median of the repetitions). Server time and buffers: `EXPLAIN (ANALYZE, BUFFERS)` of the claim's statements (rolled back).").AppendLine();
             Table(md, ["in flight", "due", "batch", "claimed", "claim ms", "settle ms", "cycle ms", "claim server ms", "claim buffers"],
                 report.Polling.Select(p => new[] { Num(p.InFlight), Num(p.Due), Num(p.BatchSize), Num(p.Claimed), Ms(p.ClaimMs), Ms(p.SettleMs), Ms(p.CycleMs), Ms(p.ServerMs), Num(p.Buffers) }));
             if (report.Polling.FirstOrDefault(p => p.Due == 1_000 && p.InFlight >= 100_000) is { } headline)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
 using EventImaging.Benchmarks.Ledger;
@@ -6,8 +7,10 @@ using EventImaging.Benchmarks.Report;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Scheduling;
+using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -16,8 +19,9 @@ namespace EventImaging.Benchmarks.Sections;
 
 /// <summary>
 /// The database cost of one polling cycle: DueRows.ClaimAsync (the SQL EF Core sends, timed as issued and
-/// with EXPLAIN (ANALYZE, BUFFERS)), then one reschedule per claimed row, as the polling fallback settles a still-running
-/// task. In-flight rows are bulk-inserted (one INSERT … SELECT generate_series) and a chosen number made due.
+/// with EXPLAIN (ANALYZE, BUFFERS)), then every claimed row put back at once through DueRows.RescheduleAsync, as the
+/// polling fallback settles still-running tasks (its group commit turns them into a few multi-row statements).
+/// In-flight rows are bulk-inserted (one INSERT … SELECT generate_series) and a chosen number made due.
 /// </summary>
 internal sealed class PollingSection(BenchContext context)
 {
@@ -32,6 +36,8 @@ internal sealed class PollingSection(BenchContext context)
     private PooledDbContextFactory<LedgerDbContext> Contexts => contexts ??= new PooledDbContextFactory<LedgerDbContext>(dbOptions);
 
     private PooledDbContextFactory<LedgerDbContext>? contexts;
+    private DueRows dueRows = null!;
+    private IMeterFactory meters = null!;
 
     public async Task RunAsync()
     {
@@ -44,6 +50,12 @@ internal sealed class PollingSection(BenchContext context)
         {
             await LedgerSchema.ApplyAsync(db, CancellationToken.None);
         }
+
+        // One instance for the whole section, as a service holds one: every cycle's reschedules share its group commit.
+        await using var metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        meters = metrics.GetRequiredService<IMeterFactory>();
+        await using var rows = new DueRows(Contexts, new RequestMetrics(meters, TimeProvider.System), TimeProvider.System);
+        dueRows = rows;
 
         const int Small = 10_000;
         const int Large = 100_000;
@@ -63,6 +75,7 @@ internal sealed class PollingSection(BenchContext context)
         {
             // A first cycle compiles EF Core's queries; a running poller is past that.
             await CycleAsync(batch, dueAt);
+            using var batchSizes = new BatchSizeListener(meters);
             var cycles = new List<(int Claimed, double ClaimMs, double SettleMs)>();
             var repetitions = context.Options.Quick ? 3 : 5;
             IReadOnlyList<CapturedCommand> claimSql = [];
@@ -86,7 +99,11 @@ internal sealed class PollingSection(BenchContext context)
                 plans.Sum(p => p.ExecutionMs), plans.Sum(p => p.SharedHit + p.SharedRead), plans);
             context.Report.Polling.Add(result);
             context.Log($"{inFlight:N0} in flight, {due:N0} due, batch {batch}: claimed {result.Claimed}, claim {claim:F1} ms + settle {settle:F1} ms = {result.CycleMs:F1} ms; "
-                + $"server {result.ServerMs:F1} ms, {result.Buffers} buffers");
+                + $"server {result.ServerMs:F1} ms, {result.Buffers} buffers; {batchSizes}");
+            if (batch >= 1_000)
+            {
+                context.Report.Notes.Add($"Group commit of the reschedules, {inFlight:N0} in flight, {due:N0} due, batch {batch:N0}: {batchSizes}.");
+            }
         }
     }
 
@@ -97,7 +114,7 @@ internal sealed class PollingSection(BenchContext context)
         capture.Take();
         capture.Recording = true;
         var clock = Stopwatch.StartNew();
-        rows = await new DueRows(Contexts, TimeProvider.System).ClaimAsync(owner, batch, Lease, CancellationToken.None);
+        rows = await dueRows.ClaimAsync(owner, batch, Lease, CancellationToken.None);
 
         var claimMs = clock.Elapsed.TotalMilliseconds;
         capture.Recording = false;
@@ -105,7 +122,6 @@ internal sealed class PollingSection(BenchContext context)
 
         // What the polling fallback does for each claimed task that is still running: all at once.
         clock.Restart();
-        var dueRows = new DueRows(Contexts, TimeProvider.System);
         await Task.WhenAll(rows.Select(row =>
             dueRows.RescheduleAsync(row.RequestId, owner, DateTimeOffset.UtcNow.AddSeconds(5), 50, CancellationToken.None)));
         var settleMs = clock.Elapsed.TotalMilliseconds;

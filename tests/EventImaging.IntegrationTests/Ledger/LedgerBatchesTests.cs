@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
@@ -95,19 +94,7 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
             Assert.True);
 
         var batches = env.Receiver.Services.GetRequiredService<LedgerBatches>();
-        var rowsPerStatement = new ConcurrentDictionary<string, int>();
-        using var listener = new MeterListener();
-        var receiverMeters = env.Receiver.Services.GetRequiredService<IMeterFactory>();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == "eventimaging.ledger.batch.size" && instrument.Meter.Scope == receiverMeters)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<int>((_, rows, tags, _) =>
-            rowsPerStatement.AddOrUpdate((string)tags.ToArray().Single(t => t.Key == "statement").Value!, rows, (_, sum) => sum + rows));
-        listener.Start();
+        using var batchSizes = new LedgerBatchSizes(env.Receiver.Services.GetRequiredService<IMeterFactory>());
 
         var missing = Guid.NewGuid();
         var rows = await Task.WhenAll(requestIds.Append(missing).Select(id => batches.FindAsync(id, CancellationToken.None)));
@@ -118,7 +105,7 @@ public sealed class LedgerBatchesTests(RabbitMqFixture rabbitMq, PostgresFixture
         var marked = await Task.WhenAll(requestIds.Select(async id => (await env.RowAsync(id))!.EventPublishedAt is not null));
         Assert.Equal(requestIds.Select((_, i) => i < 20), marked);
         // Every caller was counted in exactly one statement's batch.
-        Assert.Equal(31, rowsPerStatement["read"]);
-        Assert.Equal(20, rowsPerStatement["mark"]);
+        Assert.Equal(31, batchSizes.Rows("read"));
+        Assert.Equal(20, batchSizes.Rows("mark"));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using EventImaging.Contracts;
 using EventImaging.Core.Configuration;
 using EventImaging.Core.Ledger;
@@ -35,6 +36,9 @@ public sealed class LedgerStore : IAsyncDisposable
     public SubmitLeases Leases => host.Services.GetRequiredService<SubmitLeases>();
 
     public DueRows Due => host.Services.GetRequiredService<DueRows>();
+
+    /// <summary>Counts the group-committed statements this ledger runs from now on.</summary>
+    public LedgerBatchSizes ListenToBatches() => new(host.Services.GetRequiredService<IMeterFactory>());
 
     public static async Task<LedgerStore> OnPostgresAsync(PostgresFixture postgres) =>
         await StartAsync(new Dictionary<string, string?> { ["ConnectionStrings:Ledger"] = await postgres.CreateDatabaseAsync() }, null);
@@ -109,7 +113,8 @@ public sealed class LedgerStore : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await host.StopAsync();
-        host.Dispose();
+        // DueRows' group commit is disposed only asynchronously: its writer loop is awaited.
+        await ((IAsyncDisposable)host).DisposeAsync();
         Npgsql.NpgsqlConnection.ClearAllPools();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         foreach (var file in sqliteFile is null ? [] : new[] { sqliteFile, $"{sqliteFile}-wal", $"{sqliteFile}-shm" })

@@ -1,5 +1,6 @@
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
+using EventImaging.Core.Scheduling;
 
 namespace EventImaging.IntegrationTests.Ledger;
 
@@ -170,6 +171,76 @@ public abstract class LedgerSuite : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_reschedules_share_statements_and_each_applies_to_its_own_row()
+    {
+        const int Rows = 200;
+        var ids = await Task.WhenAll(Enumerable.Range(0, Rows).Select(_ => Store.InsertReceivedAsync(dueAt: DateTimeOffset.UtcNow.AddSeconds(-1))));
+        var claimed = await Store.Due.ClaimAsync("a", Rows, TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(ids.Order(), claimed.Select(r => r.RequestId).Order());
+        var start = WholeSeconds(DateTimeOffset.UtcNow);
+        using var batches = Store.ListenToBatches();
+
+        var results = await Task.WhenAll(ids.Select((id, i) => Store.Due.RescheduleAsync(id, "a", start.AddSeconds(i), i % 100, CancellationToken.None)));
+
+        Assert.All(results, Assert.True);
+        Assert.Equal(Rows, batches.Rows("reschedule"));
+        Assert.InRange(batches.Statements("reschedule"), 1, Rows / 10);
+        for (var i = 0; i < Rows; i++)
+        {
+            var row = await Store.RowAsync(ids[i]);
+            Assert.Equal((start.AddSeconds(i), 1, i % 100, null, null), (row.NextActionAt, row.PollCount, row.Progress, row.LeaseOwner, row.LeaseUntil));
+        }
+    }
+
+    [Fact]
+    public async Task A_batch_refuses_a_reschedule_by_another_owner_or_of_a_finished_row_and_applies_the_rest()
+    {
+        var ids = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Store.InsertReceivedAsync(dueAt: DateTimeOffset.UtcNow.AddSeconds(-1))));
+        Assert.Equal(4, (await Store.Due.ClaimAsync("a", 10, TimeSpan.FromMinutes(1), CancellationToken.None)).Count);
+        var (mine, others, finished, repeated) = (ids[0], ids[1], ids[2], ids[3]);
+        // A finished row is leased to the outbox: only its state refuses that owner's reschedule.
+        Assert.True(await Store.Terminal.TryFinishAsync(finished, LedgerStore.Failed(finished), null, CancellationToken.None));
+        var before = await Store.RowAsync(finished);
+        var next = WholeSeconds(DateTimeOffset.UtcNow.AddMinutes(5));
+
+        var results = await Store.Due.RescheduleManyAsync(
+            [
+                new Reschedule(mine, "a", next, 30),
+                new Reschedule(others, "b", next, 30),
+                new Reschedule(finished, LeaseOwners.Outbox, next, 30),
+                new Reschedule(Guid.NewGuid(), "a", next, 30),
+                new Reschedule(repeated, "a", next, 30),
+                new Reschedule(repeated, "a", next, 60),
+            ],
+            CancellationToken.None);
+
+        // Applied; another owner's claim; a terminal row; no row; the first of two for one row, which ends the claim.
+        Assert.Equal([true, false, false, false, true, false], results);
+        var applied = await Store.RowAsync(mine);
+        Assert.Equal((next, 1, 30, null), (applied.NextActionAt, applied.PollCount, applied.Progress, applied.LeaseOwner));
+        var stillClaimed = await Store.RowAsync(others);
+        Assert.Equal((0, 0, "a"), (stillClaimed.PollCount, stillClaimed.Progress, stillClaimed.LeaseOwner));
+        var appliedOnce = await Store.RowAsync(repeated);
+        Assert.Equal((1, 30), (appliedOnce.PollCount, appliedOnce.Progress));
+        var after = await Store.RowAsync(finished);
+        Assert.Equal((before.State, before.PollCount, before.NextActionAt, before.LeaseOwner, before.UpdatedAt), (after.State, after.PollCount, after.NextActionAt, after.LeaseOwner, after.UpdatedAt));
+    }
+
+    [Fact]
+    public async Task A_reschedule_without_progress_keeps_the_progress_the_row_had()
+    {
+        var requestId = await Store.InsertReceivedAsync(dueAt: DateTimeOffset.UtcNow.AddSeconds(-1));
+        Assert.Single(await Store.Due.ClaimAsync("a", 10, TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.True(await Store.Due.RescheduleAsync(requestId, "a", DateTimeOffset.UtcNow.AddSeconds(-1), 40, CancellationToken.None));
+        Assert.Single(await Store.Due.ClaimAsync("b", 10, TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        Assert.True(await Store.Due.RescheduleAsync(requestId, "b", DateTimeOffset.UtcNow.AddMinutes(1), null, CancellationToken.None));
+
+        var row = await Store.RowAsync(requestId);
+        Assert.Equal((40, 2, null), (row.Progress, row.PollCount, row.LeaseOwner));
+    }
+
+    [Fact]
     public async Task An_unpublished_event_goes_to_one_sweeper_and_is_marked_once()
     {
         var requestId = await Store.InsertReceivedAsync();
@@ -244,6 +315,10 @@ public abstract class LedgerSuite : IAsyncLifetime
 
         Assert.False(await Store.Rows.TryInsertAsync(again, CancellationToken.None));
     }
+
+    /// <summary>An instant both databases keep exactly (PostgreSQL stores microseconds, not ticks).</summary>
+    private static DateTimeOffset WholeSeconds(DateTimeOffset instant) =>
+        new(instant.UtcTicks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
 }
 
 /// <summary><see cref="LedgerSuite"/> on PostgreSQL, the deployed ledger.</summary>
