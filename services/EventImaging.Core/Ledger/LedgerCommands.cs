@@ -49,4 +49,37 @@ internal static class LedgerCommands
 
         return ids;
     }
+
+    /// <summary>
+    /// Runs one statement per round of <paramref name="items"/> (<see cref="Rounds"/>) on a pooled context's connection;
+    /// <paramref name="prepare"/> writes a round's text and parameters. One result per item, in order: true when its
+    /// statement returned its request id.
+    /// </summary>
+    public static async Task<bool[]> RunInRoundsAsync<T>(
+        IDbContextFactory<LedgerDbContext> contexts, IReadOnlyList<T> items, Func<T, Guid> requestId,
+        Action<DbCommand, LedgerDbContext, T[]> prepare, CancellationToken cancellationToken)
+    {
+        var results = new bool[items.Count];
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            foreach (var round in Rounds(items, requestId))
+            {
+                await using var command = db.Database.GetDbConnection().CreateCommand();
+                prepare(command, db, [.. round.Select(x => x.Item)]);
+                var returned = await command.ReadRequestIdsAsync(cancellationToken);
+                foreach (var (item, index) in round)
+                {
+                    results[index] = returned.Contains(requestId(item));
+                }
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+
+        return results;
+    }
 }

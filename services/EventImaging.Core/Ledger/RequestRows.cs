@@ -46,43 +46,23 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
     /// one result per row, in order: true for the row inserted. Of two rows with the same request id only the first is.
     /// Every column is written as the row holds it; the insert and update instants are set here.
     /// </summary>
-    public async Task<bool[]> TryInsertManyAsync(IReadOnlyList<ImageRequest> requests, CancellationToken cancellationToken)
+    public Task<bool[]> TryInsertManyAsync(IReadOnlyList<ImageRequest> requests, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var results = new bool[requests.Count];
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var columns = db.Model.FindEntityType(typeof(ImageRequest))!.GetProperties().ToArray();
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
+        return LedgerCommands.RunInRoundsAsync(contexts, requests, r => r.RequestId, (command, db, rows) =>
         {
-            foreach (var round in LedgerCommands.Rounds(requests, r => r.RequestId))
+            var columns = db.Model.FindEntityType(typeof(ImageRequest))!.GetProperties().ToArray();
+            command.CommandText = InsertSql(columns, rows.Length);
+            for (var i = 0; i < rows.Length; i++)
             {
-                await using var command = db.Database.GetDbConnection().CreateCommand();
-                command.CommandText = InsertSql(columns, round.Length);
-                for (var i = 0; i < round.Length; i++)
+                rows[i].CreatedAt = now;
+                rows[i].UpdatedAt = now;
+                for (var c = 0; c < columns.Length; c++)
                 {
-                    var row = round[i].Item;
-                    row.CreatedAt = now;
-                    row.UpdatedAt = now;
-                    for (var c = 0; c < columns.Length; c++)
-                    {
-                        command.AddColumnParameter($"p{i}_{c}", columns[c], columns[c].GetGetter().GetClrValue(row));
-                    }
-                }
-
-                var inserted = await command.ReadRequestIdsAsync(cancellationToken);
-                foreach (var (row, index) in round)
-                {
-                    results[index] = inserted.Contains(row.RequestId);
+                    command.AddColumnParameter($"p{i}_{c}", columns[c], columns[c].GetGetter().GetClrValue(rows[i]));
                 }
             }
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
-
-        return results;
+        }, cancellationToken);
     }
 
     /// <summary>One multi-row insert that skips a request id already recorded; the same text on PostgreSQL and SQLite.</summary>

@@ -172,40 +172,21 @@ public sealed class SubmitLeases : IAsyncDisposable
     private async Task<IReadOnlyList<bool>> MarkSubmittedAsync(IReadOnlyList<SubmittedTask> tasks, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var results = new bool[tasks.Count];
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
+        return await LedgerCommands.RunInRoundsAsync(contexts, tasks, t => t.RequestId, (command, db, round) =>
         {
-            foreach (var round in LedgerCommands.Rounds(tasks, t => t.RequestId))
+            command.CommandText = MarkSubmittedSql(round.Length);
+            for (var i = 0; i < round.Length; i++)
             {
-                await using var command = db.Database.GetDbConnection().CreateCommand();
-                command.CommandText = MarkSubmittedSql(round.Length);
-                for (var i = 0; i < round.Length; i++)
-                {
-                    var task = round[i].Item;
-                    command.AddColumnParameter(db, $"id{i}", nameof(ImageRequest.RequestId), task.RequestId);
-                    command.AddColumnParameter(db, $"task{i}", nameof(ImageRequest.ProviderTaskId), task.ProviderTaskId);
-                    command.AddColumnParameter(db, $"next{i}", nameof(ImageRequest.NextActionAt), task.NextActionAt);
-                }
-
-                command.AddColumnParameter(db, "received", nameof(ImageRequest.State), RequestState.Received);
-                command.AddColumnParameter(db, "submitted", nameof(ImageRequest.State), RequestState.Submitted);
-                command.AddColumnParameter(db, "not_in_flight", nameof(ImageRequest.AttemptInFlight), false);
-                command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
-                var marked = await command.ReadRequestIdsAsync(cancellationToken);
-                foreach (var (task, index) in round)
-                {
-                    results[index] = marked.Contains(task.RequestId);
-                }
+                command.AddColumnParameter(db, $"id{i}", nameof(ImageRequest.RequestId), round[i].RequestId);
+                command.AddColumnParameter(db, $"task{i}", nameof(ImageRequest.ProviderTaskId), round[i].ProviderTaskId);
+                command.AddColumnParameter(db, $"next{i}", nameof(ImageRequest.NextActionAt), round[i].NextActionAt);
             }
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
 
-        return results;
+            command.AddColumnParameter(db, "received", nameof(ImageRequest.State), RequestState.Received);
+            command.AddColumnParameter(db, "submitted", nameof(ImageRequest.State), RequestState.Submitted);
+            command.AddColumnParameter(db, "not_in_flight", nameof(ImageRequest.AttemptInFlight), false);
+            command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
+        }, cancellationToken);
     }
 
     /// <summary>The received → submitted transition for <paramref name="rows"/> rows; the same text on PostgreSQL and SQLite.</summary>
