@@ -71,12 +71,12 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
         return new LatencyPoint(fraction, rate, window.Sent, tracker.Failed, tracker.Latency(settled, window.End), perSecond, tracker.Stages(settled, window.End));
     }
 
-    /// <summary>The open loop itself, drained: when it ran, and every callback's life.</summary>
-    public async Task<(LoadWindow Window, CompletionTracker Tracker)> RunOpenAsync(double rate, TimeSpan duration)
+    /// <summary>The open loop itself, drained (for at most <paramref name="drain"/>, 20 s by default): when it ran, and every callback's life.</summary>
+    public async Task<(LoadWindow Window, CompletionTracker Tracker)> RunOpenAsync(double rate, TimeSpan duration, TimeSpan? drain = null)
     {
         var (rows, tracker) = await PrepareAsync((int)(rate * duration.TotalSeconds) + 1);
         var window = await LoadRunner.OpenLoopAsync(rate, duration, rows.Count, (i, due) => PostAsync(rows, tracker, i, due));
-        await tracker.DrainAsync(window.Sent, DrainTimeout);
+        await tracker.DrainAsync(window.Sent, drain ?? DrainTimeout);
         Count(tracker);
         return (window, tracker);
     }

@@ -27,7 +27,7 @@ internal sealed class SubmissionSection(BenchContext context)
             var underLoad = 0.0;
             foreach (var concurrency in context.Options.Quick ? new[] { 8, 32 } : [8, 32, 64])
             {
-                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency), output: null);
+                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(context, concurrency), output: null);
                 if (concurrency == 8)
                 {
                     await context.IdleFootprintAsync(Service, "idle", submitter.ProcessId);
@@ -94,7 +94,8 @@ internal sealed class SubmissionSection(BenchContext context)
     private static RateLevel Level(int concurrency, SubmissionResult result) =>
         new(concurrency, result.RatePerSecond, result.Commands, result.Commands - result.Submitted, result.CpuPerOperation);
 
-    private static GenerateImage Command(Guid requestId) => new()
+    /// <summary>The command every submission measurement sends.</summary>
+    public static GenerateImage Command(Guid requestId) => new()
     {
         RequestId = requestId,
         Prompt = "A lighthouse at dusk, oil painting",
@@ -103,7 +104,8 @@ internal sealed class SubmissionSection(BenchContext context)
         Metadata = new Dictionary<string, string> { ["order"] = "42", ["tenant"] = "benchmark" },
     };
 
-    private Dictionary<string, string?> Settings(int concurrency)
+    /// <summary>A Submitter's settings for submissions alone: <paramref name="concurrency"/>, and nothing to call back.</summary>
+    public static Dictionary<string, string?> Settings(BenchContext context, int concurrency)
     {
         var settings = context.ServiceSettings();
         settings["Submitter:ConcurrentSubmissions"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
