@@ -40,8 +40,8 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
         return WarmUp.UntilSteadyAsync(
             // Rows for twice the last chunk's rate.
             last => ClosedAsync(64, duration, (last?.RatePerSecond ?? 1_500) * 2 / 3),
-            context.Options.Duration(30),
-            context.Options.Duration(60),
+            context.Options.Duration(15),
+            context.Options.Duration(20),
             level => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
     }
 

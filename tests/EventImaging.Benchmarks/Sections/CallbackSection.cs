@@ -67,7 +67,7 @@ internal sealed class CallbackSection(BenchContext context)
             }
 
             var max = closed.Max(l => l.RatePerSecond);
-            foreach (var fraction in options.Quick ? new[] { 0.5, 0.9 } : [0.25, 0.5, 0.75, 0.9])
+            foreach (var fraction in options.Quick ? new[] { 0.5, 0.9 } : [0.5, 0.75, 0.9])
             {
                 await using var atThisRate = new RssSampler(receiver.ProcessId);
                 var point = await target.OpenAsync(fraction, fraction * max, options.Duration(8));
