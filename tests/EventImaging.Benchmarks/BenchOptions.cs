@@ -2,7 +2,7 @@ namespace EventImaging.Benchmarks;
 
 /// <summary>
 /// Command line: <c>--quick</c> for a smoke run; <c>--only a,b</c> to run some sections (baseline, callbacks, archiving,
-/// submission, polling, micro); <c>--render report.json</c> to write latest.md and the chart again from a saved report;
+/// submission, polling, memory, micro); <c>--render report.json</c> to write latest.md and the chart again from a saved report;
 /// <c>--results dir</c> to write the report to another directory than <c>tests/EventImaging.Benchmarks/results</c> (test.sh's quick run does).
 /// </summary>
 internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, string? Render = null, string? ResultsDirectory = null)
@@ -12,7 +12,7 @@ internal sealed record BenchOptions(bool Quick, IReadOnlySet<string> Sections, s
     /// <summary>Where the report goes: <c>--results</c>, or <c>tests/EventImaging.Benchmarks/results</c> in the repository.</summary>
     public string Results => ResultsDirectory ?? Infrastructure.RepositoryPaths.Results;
 
-    public static readonly string[] AllSections = ["baseline", "callbacks", "archiving", "submission", "polling", "micro"];
+    public static readonly string[] AllSections = ["baseline", "callbacks", "archiving", "submission", "polling", "memory", "micro"];
 
     public bool Runs(string section) => Sections.Contains(section);
 

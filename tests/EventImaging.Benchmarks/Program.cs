@@ -1,7 +1,7 @@
 using EventImaging.Benchmarks;
 using EventImaging.Benchmarks.Sections;
 
-// dotnet run -c Release --project tests/EventImaging.Benchmarks [-- --quick] [--only baseline,callbacks,archiving,submission,polling,micro] [--results dir]
+// dotnet run -c Release --project tests/EventImaging.Benchmarks [-- --quick] [--only baseline,callbacks,archiving,submission,polling,memory,micro] [--results dir]
 if (args.Contains(BareHttpServer.Flag))
 {
     await BareHttpServer.RunAsync(args);

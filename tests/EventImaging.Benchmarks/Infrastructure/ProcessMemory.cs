@@ -117,7 +117,10 @@ internal static class ProcessMemory
 }
 
 /// <summary>Samples a process's VmRSS every few hundred milliseconds until disposed.</summary>
-internal sealed class RssSampler : IAsyncDisposable
+internal sealed class RssSampler(int pid) : PeakSampler(() => ProcessMemory.RssMB(pid));
+
+/// <summary>Samples a figure in MB (a process's resident memory, a cgroup's usage) every 200 ms until disposed.</summary>
+internal class PeakSampler : IAsyncDisposable
 {
     private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(200);
 
@@ -125,18 +128,18 @@ internal sealed class RssSampler : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly Task sampling;
 
-    public RssSampler(int pid)
+    public PeakSampler(Func<double?> read)
     {
         sampling = Task.Run(async () =>
         {
             using var timer = new PeriodicTimer(Every);
             do
             {
-                if (ProcessMemory.RssMB(pid) is { } rss)
+                if (read() is { } value)
                 {
                     lock (samples)
                     {
-                        samples.Add(rss);
+                        samples.Add(value);
                     }
                 }
             }

@@ -130,6 +130,17 @@ internal sealed class CompletionTracker(int capacity)
     }
 
     /// <summary>
+    /// Completions per second from <paramref name="start"/> to the last completion, or to <paramref name="end"/> when
+    /// that is later: a service that stopped early, or fell behind, shows a lower rate than it was offered.
+    /// </summary>
+    public double RateOver(long start, long end)
+    {
+        var times = CompletionTimes();
+        var last = times.Length == 0 ? end : Math.Max(end, times[^1]);
+        return times.Length / Seconds(last - start);
+    }
+
+    /// <summary>
     /// Rate over the middle of the run: from the completion of the first <paramref name="skipFraction"/> of the
     /// operations to that of the last but <paramref name="skipFraction"/> (drops start-up and the tail).
     /// </summary>

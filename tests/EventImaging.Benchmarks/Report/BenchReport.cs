@@ -32,9 +32,15 @@ internal sealed class BenchReport
 
     public List<FootprintResult> Footprint { get; init; } = [];
 
+    public MemoryLimitResults? MemoryLimit { get; set; }
+
     public List<MicroResult> Micro { get; init; } = [];
 
-    public List<TargetResult> Targets { get; init; } = [];
+    /// <summary>Each section's wall time, in the order they ran.</summary>
+    public List<SectionTime> SectionTimes { get; init; } = [];
+
+    /// <summary>The targets, from the measurements above (<see cref="Report.Targets"/>).</summary>
+    public List<TargetResult> Targets { get; set; } = [];
 
     public List<string> Notes { get; init; } = [];
 }
@@ -157,4 +163,58 @@ internal sealed record FootprintResult(string Service, string Phase, double RssM
 
 internal sealed record MicroResult(string Name, double MeanNs, double ErrorNs, long? AllocatedBytes);
 
-internal sealed record TargetResult(string Name, string Measured, string Target, bool Met);
+/// <summary>
+/// Each service held at half its maximum load for <paramref name="Seconds"/>, once inside a memory limit of
+/// <paramref name="LimitMiB"/> and once without one, each a fresh process started in a cgroup of its own
+/// (<paramref name="Cgroup"/>: which kind). <paramref name="Rates"/> says where the rates came from;
+/// <paramref name="PrivateRuntime"/>, whether the services ran from a private copy of the runtime, uncached, so that
+/// their code is charged to their cgroup as a container's is; <paramref name="Problem"/>, why the section could not run.
+/// </summary>
+internal sealed record MemoryLimitResults(double LimitMiB, double Seconds, string? Cgroup, string Rates, bool PrivateRuntime, List<MemoryLimitRun> Runs, string? Problem = null)
+{
+    /// <summary>Per service, its run in the limit and its run without (either may be missing when it could not start).</summary>
+    public IEnumerable<(string Service, MemoryLimitRun? Limited, MemoryLimitRun? Unlimited)> Services() =>
+        Runs.GroupBy(r => r.Service).Select(g => (g.Key, g.FirstOrDefault(r => r.Limited), g.FirstOrDefault(r => !r.Limited)));
+}
+
+/// <summary>
+/// One service's run at <paramref name="OfferedRate"/> (callbacks or commands a second, open loop), in the limit or
+/// not: the events consumed per second (from the first due instant to the last event, or the end of the run if
+/// later), what failed or never came, the cgroup's OOM kills, its major page faults under load (code read back from
+/// disk after the kernel took it away to stay in the limit), whether the process was still there at the end, and its
+/// resident memory and the cgroup's usage (MB), idle after start-up and at their highest under load (sampled every
+/// 200 ms), and the cgroup's highest working set (usage less inactive page cache: the kubelet's figure).
+/// <paramref name="Problem"/>: why the process could not start.
+/// </summary>
+internal sealed record MemoryLimitRun(
+    string Service,
+    bool Limited,
+    double OfferedRate,
+    double AchievedRate,
+    int Sent,
+    int Completed,
+    int Failed,
+    int? OomKills,
+    long? MajorFaults,
+    bool Survived,
+    double IdleRssMB,
+    double PeakRssMB,
+    double? IdleCgroupMB,
+    double? PeakCgroupMB,
+    double? PeakWorkingSetMB,
+    string? Problem = null)
+{
+    /// <summary>Sent, neither failed nor completed: the event never came.</summary>
+    public int Missing => Math.Max(0, Sent - Completed - Failed);
+}
+
+/// <summary>How long one section of the run took.</summary>
+internal sealed record SectionTime(string Section, double Seconds);
+
+/// <summary>
+/// One of the targets: its <paramref name="Id"/>, the figure <paramref name="Measured"/> (null when the run
+/// did not measure it, and then not met), the <paramref name="Target"/> in the same <paramref name="Unit"/>, whether
+/// the figure must be "at most" or "at least" the target (<paramref name="Direction"/>), and whether it was met;
+/// <paramref name="Label"/> and <paramref name="Detail"/> say what it is and how it was decided.
+/// </summary>
+internal sealed record TargetResult(string Id, double? Measured, double Target, string Unit, string Direction, bool Met, string Label, string Detail);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 using EventImaging.Benchmarks.Infrastructure;
@@ -19,10 +20,23 @@ internal static partial class ReportWriter
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>Reads a report written by <see cref="Write"/> (latest.json).</summary>
-    public static BenchReport Read(string json) =>
-        JsonSerializer.Deserialize<BenchReport>(File.ReadAllText(json), Json) ?? throw new InvalidDataException($"{json} holds no report.");
+    /// <summary>
+    /// Reads a report written by <see cref="Write"/> (latest.json). Its targets are decided again from its figures, so
+    /// that a report saved before a target changed renders with today's targets.
+    /// </summary>
+    public static BenchReport Read(string json)
+    {
+        var node = JsonNode.Parse(File.ReadAllText(json)) as JsonObject ?? throw new InvalidDataException($"{json} holds no report.");
+        node.Remove("targets");
+        var report = node.Deserialize<BenchReport>(Json) ?? throw new InvalidDataException($"{json} holds no report.");
+        report.Targets = Targets.Of(report);
+        return report;
+    }
 
+    /// <summary>
+    /// Writes the report to <paramref name="directory"/>; when that is the repository's results directory (the
+    /// committed report), the README's Performance table too, so that the two never disagree.
+    /// </summary>
     public static void Write(BenchReport report, string directory)
     {
         Directory.CreateDirectory(directory);
@@ -33,7 +47,34 @@ internal static partial class ReportWriter
         {
             Chart(callbacks, directory);
         }
+
+        if (Path.GetFullPath(directory) == Path.GetFullPath(RepositoryPaths.Results))
+        {
+            ReadmeTable.Write(report);
+        }
     }
+
+    /// <summary>The targets as a markdown table: latest.md's and the README's.</summary>
+    public static string TargetsTable(BenchReport report)
+    {
+        var md = new StringBuilder();
+        Table(md, ["target", "measured", "goal", "met", "how"], report.Targets.Select(t => new[]
+        {
+            $"{t.Label} (`{t.Id}`)",
+            t.Measured is { } measured ? Figure(measured, t.Unit) : "–",
+            $"{(t.Direction == "at most" ? "≤" : "≥")} {Figure(t.Target, t.Unit)}",
+            t.Met ? "yes" : "**no**",
+            t.Detail,
+        }));
+        return md.ToString();
+    }
+
+    private static string Figure(double value, string unit) => unit switch
+    {
+        "ms" => Invariant($"{value:N1} ms"),
+        "ratio" => Invariant($"{value:F2}"),
+        _ => Invariant($"{value:N0} {unit}"),
+    };
 
     public static string Markdown(BenchReport report)
     {
@@ -41,6 +82,10 @@ internal static partial class ReportWriter
         md.AppendLine("# EventImaging benchmark: latest run").AppendLine();
         md.AppendLine(Invariant($"Started {report.StartedAt:yyyy-MM-dd HH:mm} UTC, {report.DurationSeconds:F0} s, {(report.Quick ? "quick (--quick: short runs, fewer levels)" : "full")} run of `{Command}`."));
         md.AppendLine("Everything on loopback: real RabbitMQ and PostgreSQL, the provider simulator, the services as their own processes.").AppendLine();
+        if (report.SectionTimes.Count > 0)
+        {
+            md.AppendLine("Time per section: " + string.Join(", ", report.SectionTimes.Select(t => Invariant($"{t.Section} {t.Seconds:F0} s"))) + ".").AppendLine();
+        }
 
         if (report.Machine is { } m)
         {
@@ -61,7 +106,7 @@ internal static partial class ReportWriter
         if (report.Targets.Count > 0)
         {
             md.AppendLine("## Targets").AppendLine();
-            Table(md, ["", "measured", "target", "met"], report.Targets.Select(t => new[] { t.Name, t.Measured, t.Target, t.Met ? "yes" : "**no**" }));
+            md.Append(TargetsTable(report));
         }
 
         if (report.Baseline is { } baseline)
@@ -166,7 +211,7 @@ internal static partial class ReportWriter
         {
             md.AppendLine("## 3. Submission").AppendLine();
             md.AppendLine("`GenerateImage` commands queued, then the Submitter process started with `Submitter:ConcurrentSubmissions`; rate of `ImageSubmitted` consumed (provider accepted) over the middle 80 % of the commands:").AppendLine();
-            Table(md, ["create latency", "ConcurrentSubmissions", "commands", "submitted", "submitted/s", "target/s", CpuHeader],
+            Table(md, ["create latency", "ConcurrentSubmissions", "commands", "submitted", "submitted/s", "0.9 × concurrency / latency", CpuHeader],
                 report.Submission.Select(s => new[] { $"{s.CreateLatencyMs} ms", Num(s.Concurrency), Num(s.Commands), Num(s.Submitted), Num(s.RatePerSecond), s.Target is { } t ? Num(t) : "", Cpu(s.CpuPerOperation) }));
         }
 
@@ -197,9 +242,14 @@ internal static partial class ReportWriter
             Table(md, ["service", "phase", "RSS MB", "made of (MB, when read)"], report.Footprint.Select(f => new[] { f.Service, f.Phase, Num(f.RssMB), f.Breakdown ?? "" }));
         }
 
+        if (report.MemoryLimit is { } memory)
+        {
+            MemoryLimitTable(md, memory);
+        }
+
         if (report.Micro.Count > 0)
         {
-            md.AppendLine("## 6. Micro-benchmarks (BenchmarkDotNet, in-process, short job)").AppendLine();
+            md.AppendLine("## 7. Micro-benchmarks (BenchmarkDotNet, in-process, short job)").AppendLine();
             Table(md, ["", "mean", "± (99.9 %)", "allocated"],
                 report.Micro.Select(m => new[] { m.Name, Invariant($"{m.MeanNs / 1000:F2} µs"), Invariant($"{m.ErrorNs / 1000:F2} µs"), m.AllocatedBytes is { } b ? $"{b} B" : "" }));
         }
@@ -216,6 +266,42 @@ internal static partial class ReportWriter
         }
 
         return md.ToString();
+    }
+
+    private static void MemoryLimitTable(StringBuilder md, MemoryLimitResults memory)
+    {
+        md.AppendLine("## 6. Memory in a limit").AppendLine();
+        if (memory.Problem is { } problem)
+        {
+            md.AppendLine($"**Not run:** {problem}").AppendLine();
+            return;
+        }
+
+        md.AppendLine(Invariant($"Each service at half its maximum load for {memory.Seconds:F0} s (open loop: the WebhookReceiver callbacks, the Submitter `GenerateImage` commands at 0 ms create latency; {memory.Rates}), a fresh process each time, started inside a memory cgroup of its own ({memory.Cgroup}): once limited to {memory.LimitMiB:F0} MiB (swap included), once without a limit. ")
+            + (memory.PrivateRuntime
+                ? "Each started from a private copy of the .NET runtime and of its build output, dropped from the page cache first, so that its code is charged to its cgroup as a container's image files are. "
+                : "**Each started from the shared .NET runtime, whose cached pages are charged to other cgroups: the cgroup's usage leaves out most of the code.** ")
+            + Invariant($"Achieved: events consumed per second, from the first due instant to the last event (or the end of the run, if later). Memory in MB (10^6 bytes): RSS (VmRSS) and the cgroup's usage (anonymous memory, and the page cache its process brought in), idle after start-up and at the highest sample under load (every 200 ms); the cgroup's working set (usage less the inactive page cache, as the kubelet counts it) at its highest; major page faults under load (pages read back from disk: code the kernel took away to stay in the limit):")).AppendLine();
+        Table(md, ["service", "limit", "offered/s", "achieved/s", "of unlimited", "sent", "failed", "missing", "OOM kills", "major faults", "survived", "RSS idle", "RSS peak", "cgroup idle", "cgroup peak", "working set peak"],
+            memory.Services().SelectMany(s => new[] { s.Unlimited, s.Limited }.OfType<MemoryLimitRun>().Select(r => new[]
+            {
+                r.Service.Replace("EventImaging.", "", StringComparison.Ordinal),
+                r.Limited ? Invariant($"{memory.LimitMiB:F0} MiB") : "none",
+                Num(r.OfferedRate),
+                Num(r.AchievedRate),
+                r.Limited && s.Unlimited is { AchievedRate: > 0 } u ? Invariant($"{r.AchievedRate / u.AchievedRate:P0}") : "",
+                Num(r.Sent),
+                Num(r.Failed),
+                Num(r.Missing),
+                r.OomKills?.ToString(CultureInfo.InvariantCulture) ?? "?",
+                r.MajorFaults is { } faults ? Num(faults) : "?",
+                r.Problem is { } why ? $"**no**: {why}" : r.Survived ? "yes" : "**no**",
+                Num(r.IdleRssMB),
+                Num(r.PeakRssMB),
+                Num(r.IdleCgroupMB ?? double.NaN),
+                Num(r.PeakCgroupMB ?? double.NaN),
+                Num(r.PeakWorkingSetMB ?? double.NaN),
+            })));
     }
 
     /// <summary>EXPLAIN repeats the claimed ids' literal array on every condition line: lines are cut at 160 characters.</summary>

@@ -89,9 +89,9 @@ internal sealed class ArchivingSection(BenchContext context)
         context.Log($"warm-up at 10/s: {warmUp.Archived} archived, p50 {warmUp.Latency.P50:F0} ms, max {warmUp.Latency.Max:F0} ms");
 
         var levels = new List<ArchivingLevel>();
-        foreach (var rate in context.Options.Quick ? new[] { 15 } : [10, 20, 40])
+        foreach (var rate in context.Options.Quick ? new[] { 15 } : [10, 20])
         {
-            var level = await LevelAsync(receiver, archiver, rate, context.Options.Duration(24), totals);
+            var level = await LevelAsync(receiver, archiver, rate, context.Options.Duration(16), totals);
             levels.Add(level);
             var (l, a, r) = (level.Latency, level.Answer, level.Archive);
             context.Log(Invariant($"{rate}/s for {level.Seconds:F0} s: {level.Archived}/{level.Sent} archived ({level.NotArchived} not archived, {level.Failed} failed), {level.ArchivedPerSecond:F1} images/s = {level.MegabytesPerSecond:F0} MB/s; ")

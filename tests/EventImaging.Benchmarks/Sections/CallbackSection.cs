@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EventImaging.Benchmarks.Infrastructure;
 using EventImaging.Benchmarks.Ledger;
 using EventImaging.Benchmarks.Load;
@@ -16,7 +15,6 @@ namespace EventImaging.Benchmarks.Sections;
 internal sealed class CallbackSection(BenchContext context)
 {
     private const string Service = "EventImaging.WebhookReceiver";
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
 
     public async Task RunAsync()
     {
@@ -44,11 +42,11 @@ internal sealed class CallbackSection(BenchContext context)
     /// The WebhookReceiver warmed up, its maximum at each closed-loop level, its latency at shares of that maximum, then
     /// a few seconds at twice it.
     /// </summary>
-    private async Task<(Target Receiver, List<RateLevel> Closed, List<LatencyPoint> Open, OverloadResult Overload)> ReceiverAsync()
+    private async Task<(CallbackLoad Receiver, List<RateLevel> Closed, List<LatencyPoint> Open, OverloadResult Overload)> ReceiverAsync()
     {
         var options = context.Options;
         await using var receiver = await ServiceProcess.StartAsync(Service, context.ServiceSettings(), output: null);
-        var target = new Target(receiver, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
+        var target = new CallbackLoad(context, receiver, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
         await context.IdleFootprintAsync(Service, "idle", receiver.ProcessId);
 
         var closed = new List<RateLevel>();
@@ -56,23 +54,23 @@ internal sealed class CallbackSection(BenchContext context)
         OverloadResult overload;
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
-            var warmUp = await WarmUpAsync(target, "warm-up");
+            var warmUp = await target.WarmUpAsync("warm-up");
             context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled: "
                 + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
             var rate = warmUp[^1].RatePerSecond;
 
             foreach (var concurrency in BaselineSection.Levels(options))
             {
-                var level = await ClosedAsync(target, concurrency, options.Duration(5), rate);
+                var level = await target.ClosedAsync(concurrency, options.Duration(5), rate);
                 closed.Add(level);
                 context.Log($"closed loop, {concurrency} in flight: {level.RatePerSecond:F0} callbacks/s ({level.Failed} failed); CPU µs per callback: {level.CpuPerOperation}");
             }
 
             var max = closed.Max(l => l.RatePerSecond);
-            foreach (var fraction in options.Quick ? new[] { 0.5, 0.9 } : [0.25, 0.5, 0.75, 0.9])
+            foreach (var fraction in options.Quick ? new[] { 0.5, 0.9 } : [0.5, 0.75, 0.9])
             {
                 await using var atThisRate = new RssSampler(receiver.ProcessId);
-                var point = await OpenAsync(target, fraction, fraction * max, options.Duration(8));
+                var point = await target.OpenAsync(fraction, fraction * max, options.Duration(8));
                 if (Math.Abs(fraction - 0.5) < 0.01)
                 {
                     context.Footprint(Service, $"under callback load: {point.OfferedRate:F0}/s, 50 % of max (max)", atThisRate.Max, receiver.ProcessId);
@@ -98,11 +96,11 @@ internal sealed class CallbackSection(BenchContext context)
     /// away with 503, the load generator sends those again 1, 2 and 4 s later as the providers do, and every callback
     /// answered 200 must still give exactly one event. Its peak RSS shows what the bound does and does not hold down.
     /// </summary>
-    private async Task<OverloadResult> OverloadAsync(Target target, double rate)
+    private async Task<OverloadResult> OverloadAsync(CallbackLoad target, double rate)
     {
         var (turnedAwayBefore, givenUpBefore) = (target.TurnedAway, target.GivenUp);
         await using var sampler = new RssSampler(target.Process.ProcessId);
-        var point = await OpenAsync(target, 2, rate, context.Options.Duration(3));
+        var point = await target.OpenAsync(2, rate, context.Options.Duration(3));
         var result = new OverloadResult(point.OfferedRate, point.Sent, target.TurnedAway - turnedAwayBefore, target.GivenUp - givenUpBefore, point.Failed, point.Latency, sampler.Max);
         context.Footprint(Service, $"over the bound: {point.OfferedRate:F0}/s, twice the max (max)", sampler.Max, target.Process.ProcessId);
         context.Log($"twice the max ({point.OfferedRate:F0}/s): {result.TurnedAway} answers of 503 sent again, {result.GivenUp} given up, {point.Failed} failed; p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms; peak RSS {sampler.Max:F0} MB");
@@ -124,16 +122,16 @@ internal sealed class CallbackSection(BenchContext context)
         settings.TryAdd("DOTNET_gcServer", "1");
         settings.TryAdd("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "0");
         await using var plain = await ServiceProcess.StartAssemblyAsync(typeof(PlainReceiverServer).Assembly.Location, settings, output: null, PlainReceiverServer.Flag);
-        var target = new Target(plain, (rows, i) => $"{PlainReceiverServer.RoutePrefix}{rows.Ids[i]}");
+        var target = new CallbackLoad(context, plain, (rows, i) => $"{PlainReceiverServer.RoutePrefix}{rows.Ids[i]}");
         await context.IdleFootprintAsync(name, "idle (no request yet)", plain.ProcessId);
 
-        var warmUp = await WarmUpAsync(target, "plain receiver warm-up");
+        var warmUp = await target.WarmUpAsync("plain receiver warm-up");
         var concurrency = BaselineSection.Levels(options).Max();
-        var max = await ClosedAsync(target, concurrency, options.Duration(5), warmUp[^1].RatePerSecond);
+        var max = await target.ClosedAsync(concurrency, options.Duration(5), warmUp[^1].RatePerSecond);
         context.Log($"plain receiver, {concurrency} in flight: {max.RatePerSecond:F0}/s; CPU µs per callback: {max.CpuPerOperation}");
-        var ownHalf = await OpenAsync(target, 0.5, 0.5 * max.RatePerSecond, options.Duration(8));
+        var ownHalf = await target.OpenAsync(0.5, 0.5 * max.RatePerSecond, options.Duration(8));
         await using var underLoad = new RssSampler(plain.ProcessId);
-        var receiversHalf = await OpenAsync(target, 0.5 * receiverMax / max.RatePerSecond, 0.5 * receiverMax, options.Duration(8));
+        var receiversHalf = await target.OpenAsync(0.5 * receiverMax / max.RatePerSecond, 0.5 * receiverMax, options.Duration(8));
         context.Footprint(name, $"under the receiver's 50 % load: {receiversHalf.OfferedRate:F0}/s (max)", underLoad.Max, plain.ProcessId);
         foreach (var point in new[] { ownHalf, receiversHalf })
         {
@@ -142,100 +140,5 @@ internal sealed class CallbackSection(BenchContext context)
 
         await context.IdleFootprintAsync(name, "idle after load", plain.ProcessId);
         return new PlainReceiverResults(max, ownHalf, receiversHalf, target.Duplicates, target.Lost);
-    }
-
-    /// <summary>Closed-loop runs of 64 in flight until the process's CPU per callback settles (see <see cref="WarmUp"/>).</summary>
-    private Task<List<RateLevel>> WarmUpAsync(Target target, string label)
-    {
-        var duration = context.Options.Duration(5);
-        return WarmUp.UntilSteadyAsync(
-            // Rows for twice the last chunk's rate.
-            last => ClosedAsync(target, 64, duration, (last?.RatePerSecond ?? 1_500) * 2 / 3),
-            context.Options.Duration(30),
-            context.Options.Duration(60),
-            level => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
-    }
-
-    /// <summary>
-    /// <paramref name="concurrency"/> callbacks in flight for <paramref name="duration"/>, on rows for three times
-    /// <paramref name="expectedRate"/> (at least 3,000), so the run never runs out of them.
-    /// </summary>
-    private async Task<RateLevel> ClosedAsync(Target target, int concurrency, TimeSpan duration, double expectedRate)
-    {
-        var (rows, tracker) = await PrepareAsync((int)Math.Max(3_000, expectedRate * 3 * duration.TotalSeconds));
-        var cpu = new CpuMeter(target.Process.ProcessId);
-        var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, rows.Count, i => PostAsync(target, rows, tracker, i, Stopwatch.GetTimestamp()));
-        await tracker.DrainAsync(window.Sent, DrainTimeout);
-        target.Count(tracker);
-        return BaselineSection.Level(concurrency, tracker, window, duration, cpu);
-    }
-
-    private async Task<LatencyPoint> OpenAsync(Target target, double fraction, double rate, TimeSpan duration)
-    {
-        var (rows, tracker) = await PrepareAsync((int)(rate * duration.TotalSeconds) + 1);
-        var window = await LoadRunner.OpenLoopAsync(rate, duration, rows.Count, (i, due) => PostAsync(target, rows, tracker, i, due));
-        await tracker.DrainAsync(window.Sent, DrainTimeout);
-        target.Count(tracker);
-        // The first second (or 15 %) settles connection counts; latency is taken over the rest.
-        var settled = window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(Math.Min(1, duration.TotalSeconds * 0.15)));
-        var perSecond = Enumerable.Range(0, (int)Math.Ceiling(duration.TotalSeconds))
-            .Select(k => tracker.CompletedBetween(window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(k)), window.Start + CompletionTracker.Ticks(TimeSpan.FromSeconds(k + 1))))
-            .ToArray();
-        return new LatencyPoint(fraction, rate, window.Sent, tracker.Failed, tracker.Latency(settled, window.End), perSecond, tracker.Stages(settled, window.End));
-    }
-
-    private async Task<(CallbackRows Rows, CompletionTracker Tracker)> PrepareAsync(int count)
-    {
-        var rows = await context.Seeder.SeedSubmittedAsync(count);
-        var tracker = new CompletionTracker(rows.Count);
-        context.Bus.Completed = (id, at) =>
-        {
-            if (rows.Index.TryGetValue(id, out var i))
-            {
-                tracker.Completed(i, at);
-            }
-        };
-        return (rows, tracker);
-    }
-
-    private Task PostAsync(Target target, CallbackRows rows, CompletionTracker tracker, int i, long due) =>
-        CallbackSender.SendAsync(
-            context.Http,
-            new Uri(target.Process.BaseUrl, target.PathOf(rows, i)),
-            context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]),
-            tracker,
-            i,
-            due,
-            target.TurnAway);
-
-    /// <summary>A process taking callbacks, the path of row <c>i</c>'s callback on it, and what went wrong over every run against it.</summary>
-    private sealed class Target(ServiceProcess process, Func<CallbackRows, int, string> path)
-    {
-        private int turnedAway;
-
-        public ServiceProcess Process => process;
-
-        /// <summary>Callbacks turned away at the receiver's in-flight bound (503 with Retry-After) and sent again.</summary>
-        public int TurnedAway => Volatile.Read(ref turnedAway);
-
-        /// <summary>Events that arrived a second time.</summary>
-        public int Duplicates { get; private set; }
-
-        /// <summary>Callbacks answered 200 whose event never arrived (within the drain timeout).</summary>
-        public int Lost { get; private set; }
-
-        /// <summary>Callbacks turned away at every one of the providers' retries.</summary>
-        public int GivenUp { get; private set; }
-
-        public string PathOf(CallbackRows rows, int i) => path(rows, i);
-
-        public void TurnAway() => Interlocked.Increment(ref turnedAway);
-
-        public void Count(CompletionTracker tracker)
-        {
-            Duplicates += tracker.Duplicates;
-            Lost += tracker.AnsweredNotCompleted;
-            GivenUp += tracker.GivenUp;
-        }
     }
 }

@@ -8,9 +8,9 @@ using EventImaging.IntegrationTests.Processes;
 namespace EventImaging.Benchmarks.Sections;
 
 /// <summary>
-/// GenerateImage → provider accepted (ImageSubmitted consumed), through the Submitter run as its own process, for
-/// the simulator's create latency at 0 and 200 ms and several <c>Submitter:ConcurrentSubmissions</c>: one Submitter
-/// process per concurrency, warmed up first, then measured draining a backlog of commands at each latency.
+/// GenerateImage → provider accepted (ImageSubmitted consumed), through the Submitter run as its own process at its
+/// default <c>Submitter:ConcurrentSubmissions</c>, for the simulator's create latency at 0 and 200 ms: warmed up
+/// first, then measured draining a backlog of commands at each latency.
 /// </summary>
 internal sealed class SubmissionSection(BenchContext context)
 {
@@ -24,49 +24,45 @@ internal sealed class SubmissionSection(BenchContext context)
         context.Simulator.UpdateKnobs(k => k with { CompletionDelayMs = 600_000 });
         try
         {
-            var underLoad = 0.0;
-            foreach (var concurrency in context.Options.Quick ? new[] { 8, 32 } : [8, 32, 64])
+            // The Submitter's default concurrency, which the target is held at: every other one needs a process and
+            // a warm-up of its own, more than the run's time allows.
+            var concurrency = Targets.DefaultConcurrency;
+            await using var submitter = await ServiceProcess.StartAsync(Service, Settings(context, concurrency), output: null);
+            await context.IdleFootprintAsync(Service, "idle", submitter.ProcessId);
+
+            await using var rss = new RssSampler(submitter.ProcessId);
+            // Batches of about five seconds' worth (the last batch's rate), so that a slow Submitter is not held longer.
+            var warmUp = await WarmUp.UntilSteadyAsync(
+                async last => Level(concurrency, await MeasureAsync(submitter, 0, concurrency, Commands(last?.RatePerSecond, context.Options.Duration(5)))),
+                context.Options.Duration(15),
+                context.Options.Duration(30),
+                level => context.Log($"warm-up, {concurrency} concurrent: {level.RatePerSecond:F0} submitted/s; CPU µs per submission: {level.CpuPerOperation}"));
+            context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled: "
+                + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
+
+            foreach (var latency in new[] { 0, 200 })
             {
-                await using var submitter = await ServiceProcess.StartAsync(Service, Settings(concurrency), output: null);
-                if (concurrency == 8)
-                {
-                    await context.IdleFootprintAsync(Service, "idle", submitter.ProcessId);
-                }
-
-                await using var rss = new RssSampler(submitter.ProcessId);
-                var warmUp = await WarmUp.UntilSteadyAsync(
-                    async _ => Level(concurrency, await MeasureAsync(submitter, 0, concurrency, context.Options.Quick ? 300 : 600)),
-                    context.Options.Duration(30),
-                    context.Options.Duration(45),
-                    level => context.Log($"warm-up, {concurrency} concurrent: {level.RatePerSecond:F0} submitted/s; CPU µs per submission: {level.CpuPerOperation}"));
-                context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled: "
-                    + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
-
-                foreach (var latency in new[] { 0, 200 })
-                {
-                    var count = latency == 0
-                        ? (context.Options.Quick ? 500 : 2_000)
-                        : (int)(concurrency / (latency / 1000.0) * context.Options.Duration(6).TotalSeconds);
-                    var result = await MeasureAsync(submitter, latency, concurrency, count);
-                    context.Report.Submission.Add(result);
-                    context.Log($"create latency {latency} ms, {concurrency} concurrent: {result.RatePerSecond:F0} submitted/s"
-                        + (result.Target is { } target ? $" (target {target:F0}/s)" : "") + $", {result.Submitted}/{result.Commands} submitted; CPU µs per submission: {result.CpuPerOperation}");
-                }
-
-                underLoad = Math.Max(underLoad, rss.Max);
-                if (concurrency == 32)
-                {
-                    context.Footprint(Service, "after load, ConcurrentSubmissions 32", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
-                }
+                var count = latency == 0
+                    ? Commands(warmUp[^1].RatePerSecond, context.Options.Duration(10))
+                    : (int)(concurrency / (latency / 1000.0) * context.Options.Duration(6).TotalSeconds);
+                var result = await MeasureAsync(submitter, latency, concurrency, count);
+                context.Report.Submission.Add(result);
+                context.Log($"create latency {latency} ms, {concurrency} concurrent: {result.RatePerSecond:F0} submitted/s"
+                    + (result.Target is { } target ? $" (target {target:F0}/s)" : "") + $", {result.Submitted}/{result.Commands} submitted; CPU µs per submission: {result.CpuPerOperation}");
             }
 
-            context.Footprint(Service, "under submission load (max)", underLoad);
+            context.Footprint(Service, $"after load, ConcurrentSubmissions {concurrency}", ProcessMemory.RssMB(submitter.ProcessId), submitter.ProcessId);
+            context.Footprint(Service, "under submission load (max)", rss.Max);
         }
         finally
         {
             context.Simulator.SetKnobs(knobs);
         }
     }
+
+    /// <summary>Commands for <paramref name="duration"/> at <paramref name="rate"/> (a first guess without one), at least 100.</summary>
+    private static int Commands(double? rate, TimeSpan duration) =>
+        (int)Math.Max(100, (rate is > 0 ? rate.Value : 60) * duration.TotalSeconds);
 
     /// <summary>Publishes <paramref name="count"/> commands as fast as confirms allow and waits until every one was submitted.</summary>
     private async Task<SubmissionResult> MeasureAsync(ServiceProcess submitter, int latencyMs, int concurrency, int count)
@@ -94,7 +90,8 @@ internal sealed class SubmissionSection(BenchContext context)
     private static RateLevel Level(int concurrency, SubmissionResult result) =>
         new(concurrency, result.RatePerSecond, result.Commands, result.Commands - result.Submitted, result.CpuPerOperation);
 
-    private static GenerateImage Command(Guid requestId) => new()
+    /// <summary>The command every submission measurement sends.</summary>
+    public static GenerateImage Command(Guid requestId) => new()
     {
         RequestId = requestId,
         Prompt = "A lighthouse at dusk, oil painting",
@@ -103,7 +100,8 @@ internal sealed class SubmissionSection(BenchContext context)
         Metadata = new Dictionary<string, string> { ["order"] = "42", ["tenant"] = "benchmark" },
     };
 
-    private Dictionary<string, string?> Settings(int concurrency)
+    /// <summary>A Submitter's settings for submissions alone: <paramref name="concurrency"/>, and nothing to call back.</summary>
+    public static Dictionary<string, string?> Settings(BenchContext context, int concurrency)
     {
         var settings = context.ServiceSettings();
         settings["Submitter:ConcurrentSubmissions"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -23,9 +23,20 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The operating system's id of the process (for reading its memory from <c>/proc</c>).</summary>
     public int ProcessId => process.Id;
 
+    /// <summary>Whether the process has ended (killed by the kernel's OOM killer, for one).</summary>
+    public bool HasExited => process.HasExited;
+
     /// <summary>Starts <c>services/{name}</c> on a free loopback port and waits for <c>/health/ready</c>.</summary>
     public static Task<ServiceProcess> StartAsync(string name, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, params string[] arguments) =>
         StartAssemblyAsync(AssemblyOf(name), environment, output, arguments, "/health/ready");
+
+    /// <summary>
+    /// Starts a built ASP.NET Core app through <paramref name="launcher"/> instead of <c>dotnet</c>: a command that runs
+    /// the assembly and arguments that follow it, after doing what must happen before the runtime starts (such as
+    /// joining a memory cgroup, whose limit the runtime reads at start-up); then waits for <c>/health/ready</c>.
+    /// </summary>
+    public static Task<ServiceProcess> StartAssemblyAsync(string assembly, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, IReadOnlyList<string> launcher) =>
+        StartAssemblyAsync(assembly, environment, output, [], "/health/ready", launcher);
 
     /// <summary>Starts <c>services/{name}</c> and waits only until it answers <c>/health/live</c> (its dependencies may be down).</summary>
     public static Task<ServiceProcess> StartLiveAsync(string name, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output) =>
@@ -36,17 +47,18 @@ public sealed class ServiceProcess : IAsyncDisposable
         StartAssemblyAsync(assembly, environment, output, arguments, "/health/ready");
 
     private static async Task<ServiceProcess> StartAssemblyAsync(
-        string assembly, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, string[] arguments, string healthPath)
+        string assembly, IReadOnlyDictionary<string, string?> environment, ITestOutputHelper? output, string[] arguments, string healthPath, IReadOnlyList<string>? launcher = null)
     {
         var name = Path.GetFileNameWithoutExtension(assembly);
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet")
+        var command = launcher ?? ["dotnet"];
+        var start = new ProcessStartInfo(command[0])
         {
             WorkingDirectory = Path.GetDirectoryName(assembly)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { assembly, "--urls", $"http://127.0.0.1:{port}" }.Concat(arguments))
+        foreach (var argument in command.Skip(1).Concat([assembly, "--urls", $"http://127.0.0.1:{port}"]).Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -77,25 +89,42 @@ public sealed class ServiceProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         var service = new ServiceProcess(process, new Uri($"http://127.0.0.1:{port}"));
         using var http = new HttpClient();
-        await Eventually.UntilAsync(
-            async () =>
-            {
-                if (process.HasExited)
+        try
+        {
+            await Eventually.UntilAsync(
+                async () =>
                 {
-                    throw new InvalidOperationException($"{name} exited with code {process.ExitCode} during start-up.");
-                }
+                    // An ended process is not going to answer: stop waiting and say so below.
+                    if (process.HasExited)
+                    {
+                        return true;
+                    }
 
-                try
-                {
-                    return (await http.GetAsync(new Uri(service.BaseUrl, healthPath))).StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(60),
-            $"{name} to answer {healthPath}");
+                    try
+                    {
+                        return (await http.GetAsync(new Uri(service.BaseUrl, healthPath))).StatusCode == HttpStatusCode.OK;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return false;
+                    }
+                },
+                TimeSpan.FromSeconds(60),
+                $"{name} to answer {healthPath}");
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
+
+        if (process.HasExited)
+        {
+            var code = process.ExitCode;
+            await service.DisposeAsync();
+            throw new InvalidOperationException($"{name} exited with code {code} during start-up.");
+        }
+
         return service;
     }
 
@@ -145,7 +174,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private static string AssemblyOf(string name)
+    /// <summary>The built <c>services/{name}/…/{name}.dll</c> of the same configuration as the caller.</summary>
+    public static string AssemblyOf(string name)
     {
         // tests/EventImaging.IntegrationTests/bin/<Configuration>/net10.0/ → services/<name>/bin/<Configuration>/net10.0/
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
