@@ -13,7 +13,8 @@ namespace EventImaging.Benchmarks.Load;
 /// the benchmark's subscriber; and what went wrong over every run against the process.
 /// </summary>
 /// <param name="path">The path of row <c>i</c>'s callback on the process.</param>
-internal sealed class CallbackLoad(BenchContext context, ServiceProcess process, Func<CallbackRows, int, string> path)
+/// <param name="http">The HTTP client to send with; the run's own (<see cref="BenchContext.Http"/>) by default.</param>
+internal sealed class CallbackLoad(BenchContext context, ServiceProcess process, Func<CallbackRows, int, string> path, HttpLoad? http = null)
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(20);
 
@@ -97,7 +98,7 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
 
     private Task PostAsync(CallbackRows rows, CompletionTracker tracker, int i, long due) =>
         CallbackSender.SendAsync(
-            context.Http,
+            http ?? context.Http,
             new Uri(process.BaseUrl, path(rows, i)),
             context.Bodies.EvolinkCallbackFor(rows.TaskIds[i]),
             tracker,

@@ -7,7 +7,8 @@ namespace EventImaging.Benchmarks.Load;
 /// The HTTP client of every HTTP measurement (bare Kestrel and provider callbacks alike): SocketsHttpHandler,
 /// HTTP/1.1, connections opened as concurrency needs them (up to <see cref="MaxConnections"/>) and kept.
 /// </summary>
-internal sealed class HttpLoad : IDisposable
+/// <param name="timeout">How long a request may go unanswered before it counts as failed (30 s by default).</param>
+internal sealed class HttpLoad(TimeSpan? timeout = null) : IDisposable
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
@@ -32,7 +33,7 @@ internal sealed class HttpLoad : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(10),
     })
     {
-        Timeout = TimeSpan.FromSeconds(30),
+        Timeout = timeout ?? TimeSpan.FromSeconds(30),
     };
 
     private readonly Dictionary<int, int> statuses = [];

@@ -182,8 +182,9 @@ internal sealed record MemoryLimitResults(double LimitMiB, double Seconds, strin
 /// not: the events consumed per second (from the first due instant to the last event, or the end of the run if
 /// later), what failed or never came, the cgroup's OOM kills, its major page faults under load (code read back from
 /// disk after the kernel took it away to stay in the limit), whether the process was still there at the end, and its
-/// resident memory and the cgroup's usage (MB), idle after start-up and at their highest under load (sampled every
-/// 200 ms), and the cgroup's highest working set (usage less inactive page cache: the kubelet's figure).
+/// resident memory and the cgroup's usage (MB), idle after start-up and at their highest (RSS sampled every 200 ms
+/// under load; the cgroup's as the kernel kept it, over the process's life), and the cgroup's highest working set
+/// under load (usage less inactive page cache: the kubelet's figure).
 /// <paramref name="Problem"/>: why the process could not start.
 /// </summary>
 internal sealed record MemoryLimitRun(

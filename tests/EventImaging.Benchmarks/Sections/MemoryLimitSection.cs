@@ -26,6 +26,12 @@ internal sealed class MemoryLimitSection(BenchContext context)
     /// <summary>How long the events of a run may trail it: a service that keeps up needs milliseconds, one thrashing in its limit never catches up.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A callback unanswered this long has failed: a receiver thrashing in its limit holds requests for as long as the
+    /// client lets it, and the run would wait for them all.
+    /// </summary>
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(5);
+
     public async Task RunAsync()
     {
         context.Section("memory in a limit");
@@ -36,11 +42,12 @@ internal sealed class MemoryLimitSection(BenchContext context)
         var runs = new List<MemoryLimitRun>();
         string? where = null;
         using var runtime = PrivateRuntimeOrNull();
+        using var http = new HttpLoad(AnswerTimeout);
         try
         {
             foreach (var limited in new[] { false, true })
             {
-                var (run, cgroup) = await ReceiverAsync(runtime, limited, callbackRate, duration);
+                var (run, cgroup) = await ReceiverAsync(runtime, http, limited, callbackRate, duration);
                 runs.Add(run);
                 where ??= cgroup;
             }
@@ -99,10 +106,10 @@ internal sealed class MemoryLimitSection(BenchContext context)
         return (callbacks ?? FallbackCallbackRate, submissions is > 0 ? submissions.Value : FallbackSubmissionRate, source);
     }
 
-    private Task<(MemoryLimitRun Run, string Cgroup)> ReceiverAsync(PrivateRuntime? runtime, bool limited, double rate, TimeSpan duration) =>
+    private Task<(MemoryLimitRun Run, string Cgroup)> ReceiverAsync(PrivateRuntime? runtime, HttpLoad http, bool limited, double rate, TimeSpan duration) =>
         RunAsync(runtime, Receiver, limited, rate, duration, context.ServiceSettings(), async (process, seconds) =>
         {
-            var load = new CallbackLoad(context, process, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}");
+            var load = new CallbackLoad(context, process, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}", http);
             var (window, tracker) = await load.RunOpenAsync(rate, seconds, DrainTimeout);
             return new Outcome(window.Sent, tracker.CompletedCount, tracker.Failed, tracker.RateOver(window.Start, window.End));
         });
@@ -197,11 +204,13 @@ internal sealed class MemoryLimitSection(BenchContext context)
             double peakRss, peakCgroup, peakWorkingSet;
             var faultsBefore = cgroup.MajorFaults;
             await using (var rss = new RssSampler(process.ProcessId))
-            await using (var usage = new PeakSampler(() => cgroup.UsageMB))
-            await using (var workingSet = new PeakSampler(() => cgroup.WorkingSetMB))
+            // An empty cgroup's figures say nothing of the process that was killed in it.
+            await using (var usage = new PeakSampler(() => process.HasExited ? null : cgroup.UsageMB))
+            await using (var workingSet = new PeakSampler(() => process.HasExited ? null : cgroup.WorkingSetMB))
             {
                 outcome = await load(process, duration);
-                (peakRss, peakCgroup, peakWorkingSet) = (rss.Max, usage.Max, workingSet.Max);
+                // The kernel's own peak misses nothing between samples; it counts the start-up and warm-up too.
+                (peakRss, peakCgroup, peakWorkingSet) = (rss.Max, cgroup.PeakMB ?? usage.Max, workingSet.Max);
             }
 
             var run = new MemoryLimitRun(
