@@ -24,7 +24,7 @@ internal sealed class MemoryLimitSection(BenchContext context)
     private const double FallbackSubmissionRate = 100;
 
     /// <summary>How long the events of a run may trail it: a service that keeps up needs milliseconds, one thrashing in its limit never catches up.</summary>
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// A callback unanswered this long has failed: a receiver thrashing in its limit holds requests for as long as the
