@@ -167,7 +167,9 @@ if [ "$#" -eq 0 ] && [ -z "${EVENTIMAGING_TEST_TARGET:-}" ] && [ "$status" -eq 0
     results="$(mktemp -d)"
     started=$SECONDS
     if dotnet run -c Release --project tests/EventImaging.Benchmarks -- --quick --results "$results" >"$results/console.log" 2>&1; then
-        say "benchmark quick run: every target met ($((SECONDS - started)) s); $(grep -m 1 '^EventImaging benchmark' "$results/console.log" | sed 's/; run .*//')"
+        # Exit 0 means no fault; the targets are judged by the full run, the quick run's short measurements only report them.
+        met="$(grep -o '"met": *true' "$results/latest.json" | wc -l)"
+        say "benchmark quick run: no fault, $met of 7 targets met in its short runs ($((SECONDS - started)) s); $(grep -m 1 '^EventImaging benchmark' "$results/console.log" | sed 's/; run .*//')"
         rm -rf "$results"
     else
         status=$?

@@ -136,15 +136,7 @@ internal sealed class MemoryLimitSection(BenchContext context)
     {
         var count = (int)(rate * duration.TotalSeconds);
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
-        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        var tracker = new CompletionTracker(count);
-        context.Bus.Submitted = (id, at) =>
-        {
-            if (index.TryGetValue(id, out var i))
-            {
-                tracker.Completed(i, at);
-            }
-        };
+        var tracker = context.Bus.TrackSubmitted(ids);
         var window = await LoadRunner.OpenLoopAsync(rate, duration, count, async (i, due) =>
         {
             tracker.Started(i, due);

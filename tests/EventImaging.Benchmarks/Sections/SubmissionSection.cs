@@ -70,15 +70,7 @@ internal sealed class SubmissionSection(BenchContext context)
         context.Simulator.UpdateKnobs(k => k with { CreateLatencyMs = latencyMs });
         double? target = latencyMs == 0 ? null : 0.9 * concurrency / (latencyMs / 1000.0);
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
-        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        var tracker = new CompletionTracker(count);
-        context.Bus.Submitted = (id, at) =>
-        {
-            if (index.TryGetValue(id, out var i))
-            {
-                tracker.Completed(i, at);
-            }
-        };
+        var tracker = context.Bus.TrackSubmitted(ids);
 
         var cpu = new CpuMeter(submitter.ProcessId);
         // Publishing outpaces submitting many times over, so the Submitter soon drains a backlog at its configured concurrency.
