@@ -47,12 +47,18 @@ internal sealed class BenchServers : IAsyncDisposable
                     await EnsureAsync("ensure-s3.sh");
                 }
 
-                servers.S3 = Environment.GetEnvironmentVariable(S3Fixture.Variable) is { Length: > 0 } url ? url
+                var url = Environment.GetEnvironmentVariable(S3Fixture.Variable) is { Length: > 0 } set ? set
                     : throw new InvalidOperationException($"tests/scripts/ensure-s3.sh did not set {S3Fixture.Variable}.");
+                servers.S3Problem = await UnansweredAsync(url);
+                servers.S3 = servers.S3Problem is null ? url : null;
             }
             catch (InvalidOperationException ex)
             {
                 servers.S3Problem = $"no S3-compatible server: {S3Fixture.Variable} is not set and {ex.Message}";
+            }
+
+            if (servers.S3Problem is not null)
+            {
                 Console.Error.WriteLine(servers.S3Problem);
             }
         }
@@ -60,6 +66,21 @@ internal sealed class BenchServers : IAsyncDisposable
         await servers.RabbitMq.InitializeAsync();
         await servers.Postgres.InitializeAsync();
         return servers;
+    }
+
+    /// <summary>Null when the S3-compatible server at <paramref name="url"/> answers HTTP at all (any status); else why not.</summary>
+    private static async Task<string?> UnansweredAsync(string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            using var response = await http.GetAsync(url);
+            return null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+        {
+            return $"the S3-compatible server {S3Fixture.Variable} names ({url}) does not answer: {ex.Message}";
+        }
     }
 
     /// <summary>Runs one of tests/scripts/ensure-*.sh and takes the variables it exports.</summary>
