@@ -86,13 +86,7 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
     {
         var rows = await context.Seeder.SeedSubmittedAsync(count);
         var tracker = new CompletionTracker(rows.Count);
-        context.Bus.Completed = (id, at) =>
-        {
-            if (rows.Index.TryGetValue(id, out var i))
-            {
-                tracker.Completed(i, at);
-            }
-        };
+        context.Bus.Completed = tracker.CompletesFor(rows.Index);
         return (rows, tracker);
     }
 

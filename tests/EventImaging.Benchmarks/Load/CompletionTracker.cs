@@ -61,6 +61,22 @@ internal sealed class CompletionTracker(int capacity)
     /// <summary>When the service answered the request (before the event it causes is consumed).</summary>
     public void Answered(int index, long timestamp) => answered[index] = timestamp;
 
+    /// <summary>
+    /// A subscriber's handler: an event naming an id of <paramref name="index"/> completes that id's operation; events
+    /// of other ids (earlier runs, other sections) are ignored.
+    /// </summary>
+    public Action<Guid, long> CompletesFor(IReadOnlyDictionary<Guid, int> index) => (id, at) =>
+    {
+        if (index.TryGetValue(id, out var i))
+        {
+            Completed(i, at);
+        }
+    };
+
+    /// <summary><see cref="CompletesFor(IReadOnlyDictionary{Guid, int})"/> for operation <c>i</c> named by <c>ids[i]</c>.</summary>
+    public Action<Guid, long> CompletesFor(IReadOnlyList<Guid> ids) =>
+        CompletesFor(ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i));
+
     public void Completed(int index, long timestamp)
     {
         if (Interlocked.CompareExchange(ref completed[index], timestamp, 0) == 0)

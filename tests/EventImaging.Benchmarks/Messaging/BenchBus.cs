@@ -52,21 +52,6 @@ internal sealed class BenchBus : IAsyncDisposable
 
     public Action<Guid, long>? Submitted { get; set; }
 
-    /// <summary>A tracker of one command per id, each done when its <c>ImageSubmitted</c> is consumed (from now on).</summary>
-    public Load.CompletionTracker TrackSubmitted(IReadOnlyList<Guid> ids)
-    {
-        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
-        var tracker = new Load.CompletionTracker(ids.Count);
-        Submitted = (id, at) =>
-        {
-            if (index.TryGetValue(id, out var i))
-            {
-                tracker.Completed(i, at);
-            }
-        };
-        return tracker;
-    }
-
     public static async Task<BenchBus> StartAsync(Uri broker)
     {
         var benchBus = new BenchBus(broker);

@@ -221,13 +221,7 @@ internal sealed class ArchivingSection(BenchContext context)
             var rows = await context.Seeder.SeedSubmittedAsync((int)(level.OfferedRate * duration.TotalSeconds));
             var tracker = new CompletionTracker(rows.Count);
             context.Bus.CompletedEvent = null;
-            context.Bus.Completed = (id, at) =>
-            {
-                if (rows.Index.TryGetValue(id, out var i))
-                {
-                    tracker.Completed(i, at);
-                }
-            };
+            context.Bus.Completed = tracker.CompletesFor(rows.Index);
             var window = await LoadRunner.OpenLoopAsync(level.OfferedRate, duration, rows.Count, (i, due) => CallbackSender.SendAsync(
                 context.Http,
                 new Uri(receiver.BaseUrl, $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}"),

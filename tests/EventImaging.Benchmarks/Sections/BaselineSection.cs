@@ -132,15 +132,8 @@ internal sealed class BaselineSection(BenchContext context)
     {
         // Ample for any broker this machine could run; unused ids cost only memory.
         var ids = Enumerable.Range(0, (int)(25_000 * duration.TotalSeconds)).Select(_ => Guid.NewGuid()).ToArray();
-        var index = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i);
         var tracker = new CompletionTracker(ids.Length);
-        context.Bus.Completed = (id, at) =>
-        {
-            if (index.TryGetValue(id, out var i))
-            {
-                tracker.Completed(i, at);
-            }
-        };
+        context.Bus.Completed = tracker.CompletesFor(ids);
 
         var cpu = new CpuMeter(null);
         var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, ids.Length, async i =>

@@ -136,7 +136,8 @@ internal sealed class MemoryLimitSection(BenchContext context)
     {
         var count = (int)(rate * duration.TotalSeconds);
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
-        var tracker = context.Bus.TrackSubmitted(ids);
+        var tracker = new CompletionTracker(count);
+        context.Bus.Submitted = tracker.CompletesFor(ids);
         var window = await LoadRunner.OpenLoopAsync(rate, duration, count, async (i, due) =>
         {
             tracker.Started(i, due);

@@ -70,7 +70,8 @@ internal sealed class SubmissionSection(BenchContext context)
         context.Simulator.UpdateKnobs(k => k with { CreateLatencyMs = latencyMs });
         double? target = latencyMs == 0 ? null : 0.9 * concurrency / (latencyMs / 1000.0);
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
-        var tracker = context.Bus.TrackSubmitted(ids);
+        var tracker = new CompletionTracker(count);
+        context.Bus.Submitted = tracker.CompletesFor(ids);
 
         var cpu = new CpuMeter(submitter.ProcessId);
         // Publishing outpaces submitting many times over, so the Submitter soon drains a backlog at its configured concurrency.
