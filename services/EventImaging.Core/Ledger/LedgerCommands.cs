@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -55,24 +56,46 @@ internal static class LedgerCommands
     /// <paramref name="prepare"/> writes a round's text and parameters. One result per item, in order: true when its
     /// statement returned its request id.
     /// </summary>
+    public static Task<bool[]> RunInRoundsAsync<T>(
+        IDbContextFactory<LedgerDbContext> contexts, IReadOnlyList<T> items, Func<T, Guid> requestId,
+        Action<DbCommand, LedgerDbContext, T[]> prepare, CancellationToken cancellationToken) =>
+        RunInRoundsAsync(contexts, items, requestId, async (db, round, ct) =>
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
+            prepare(command, db, round);
+            return await command.ReadRequestIdsAsync(ct);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="runRound"/> for each round of <paramref name="items"/> (<see cref="Rounds"/>) on one pooled
+    /// context's open connection; it returns the request ids its statements applied to. One result per item, in order.
+    /// The rounds are one transaction when there are several (and on SQLite, whose rounds run row by row): a batch that
+    /// fails leaves nothing done, so that each of its items can run again alone and get its own answer.
+    /// </summary>
     public static async Task<bool[]> RunInRoundsAsync<T>(
         IDbContextFactory<LedgerDbContext> contexts, IReadOnlyList<T> items, Func<T, Guid> requestId,
-        Action<DbCommand, LedgerDbContext, T[]> prepare, CancellationToken cancellationToken)
+        Func<LedgerDbContext, T[], CancellationToken, Task<HashSet<Guid>>> runRound, CancellationToken cancellationToken)
     {
         var results = new bool[items.Count];
+        var rounds = Rounds(items, requestId).ToList();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            foreach (var round in Rounds(items, requestId))
+            await using var transaction = rounds.Count > 1 || !db.Database.IsNpgsql() ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+            foreach (var round in rounds)
             {
-                await using var command = db.Database.GetDbConnection().CreateCommand();
-                prepare(command, db, [.. round.Select(x => x.Item)]);
-                var returned = await command.ReadRequestIdsAsync(cancellationToken);
+                var applied = await runRound(db, [.. round.Select(x => x.Item)], cancellationToken);
                 foreach (var (item, index) in round)
                 {
-                    results[index] = returned.Contains(requestId(item));
+                    results[index] = applied.Contains(requestId(item));
                 }
+            }
+
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync(cancellationToken);
             }
         }
         finally

@@ -34,24 +34,12 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
     /// tried in turn, each occurrence in a later statement than the one before, so each sees what the earlier did: a stale
     /// provider outcome that loses does not hide a cancel that would win. At most one of them wins.
     /// </summary>
-    public async Task<bool[]> TryFinishManyAsync(IReadOnlyList<FinishRequest> requests, CancellationToken cancellationToken)
+    public Task<bool[]> TryFinishManyAsync(IReadOnlyList<FinishRequest> requests, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var results = new bool[requests.Count];
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        foreach (var round in LedgerCommands.Rounds(requests, r => r.RequestId))
-        {
-            var finishes = round.Select(x => x.Item).ToArray();
-            var won = db.Database.IsNpgsql()
-                ? await FinishOnPostgresAsync(db, finishes, now, cancellationToken)
-                : await FinishOnSqliteAsync(db, finishes, now, cancellationToken);
-            foreach (var (request, index) in round)
-            {
-                results[index] = won.Contains(request.RequestId);
-            }
-        }
-
-        return results;
+        return LedgerCommands.RunInRoundsAsync(contexts, requests, r => r.RequestId, (db, finishes, ct) => db.Database.IsNpgsql()
+            ? FinishOnPostgresAsync(db, finishes, now, ct)
+            : FinishOnSqliteAsync(db, finishes, now, ct), cancellationToken);
     }
 
     /// <summary>
@@ -107,37 +95,28 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
 
     private async Task<HashSet<Guid>> FinishOnPostgresAsync(LedgerDbContext db, FinishRequest[] requests, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
-            command.CommandText = PostgresBatchSql;
-            command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
-            command.Parameters.Add(LedgerCommands.Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
-            command.Parameters.Add(LedgerCommands.Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
-            command.Parameters.Add(LedgerCommands.Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
-            command.Parameters.Add(LedgerCommands.Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
-            command.Parameters.Add(LedgerCommands.Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
-            command.Parameters.Add(LedgerCommands.Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
-            command.Parameters.Add(LedgerCommands.Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
-            command.Parameters.Add(LedgerCommands.Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
-            AddCommonParameters(db, command, now);
-            return await command.ReadRequestIdsAsync(cancellationToken);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = PostgresBatchSql;
+        command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, requests.Select(r => r.RequestId)));
+        command.Parameters.Add(LedgerCommands.Array("states", NpgsqlDbType.Text, requests.Select(r => r.Outcome.State.ToString())));
+        command.Parameters.Add(LedgerCommands.Array("sources", NpgsqlDbType.Text, requests.Select(r => SourcesOf(r.Outcome))));
+        command.Parameters.Add(LedgerCommands.Array("task_ids", NpgsqlDbType.Text, requests.Select(r => r.ExpectedTaskId)));
+        command.Parameters.Add(LedgerCommands.Array("result_urls", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ResultUrlsJson)));
+        command.Parameters.Add(LedgerCommands.Array("error_codes", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorCode)));
+        command.Parameters.Add(LedgerCommands.Array("error_messages", NpgsqlDbType.Text, requests.Select(r => r.Outcome.ErrorMessage)));
+        command.Parameters.Add(LedgerCommands.Array("event_types", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventType)));
+        command.Parameters.Add(LedgerCommands.Array("event_jsons", NpgsqlDbType.Text, requests.Select(r => r.Outcome.EventJson)));
+        AddCommonParameters(db, command, now);
+        return await command.ReadRequestIdsAsync(cancellationToken);
     }
 
     private async Task<HashSet<Guid>> FinishOnSqliteAsync(LedgerDbContext db, FinishRequest[] requests, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var won = new HashSet<Guid>();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         foreach (var request in requests)
         {
             await using var command = db.Database.GetDbConnection().CreateCommand();
-            command.Transaction = transaction.GetDbTransaction();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
             command.CommandText = SqliteRowSql;
             command.AddColumnParameter(db, "request_id", nameof(ImageRequest.RequestId), request.RequestId);
             command.AddColumnParameter(db, "state", nameof(ImageRequest.State), request.Outcome.State);
@@ -152,7 +131,6 @@ public sealed class TerminalRows(IDbContextFactory<LedgerDbContext> contexts, IO
             won.UnionWith(await command.ReadRequestIdsAsync(cancellationToken));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return won;
     }
 

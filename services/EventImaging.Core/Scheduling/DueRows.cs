@@ -113,24 +113,12 @@ public sealed class DueRows : IAsyncDisposable
         reschedules.RunAsync(new Reschedule(requestId, owner, nextActionAt, progress), cancellationToken);
 
     /// <summary><see cref="RescheduleAsync"/> for many rows in one statement (a few when a row is named twice); one result per row, in order.</summary>
-    internal async Task<bool[]> RescheduleManyAsync(IReadOnlyList<Reschedule> rows, CancellationToken cancellationToken)
+    internal Task<bool[]> RescheduleManyAsync(IReadOnlyList<Reschedule> rows, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var results = new bool[rows.Count];
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        foreach (var round in LedgerCommands.Rounds(rows, r => r.RequestId))
-        {
-            var batch = round.Select(x => x.Item).ToArray();
-            var applied = db.Database.IsNpgsql()
-                ? await RescheduleOnPostgresAsync(db, batch, now, cancellationToken)
-                : await RescheduleOnSqliteAsync(db, batch, now, cancellationToken);
-            foreach (var (row, index) in round)
-            {
-                results[index] = applied.Contains(row.RequestId);
-            }
-        }
-
-        return results;
+        return LedgerCommands.RunInRoundsAsync(contexts, rows, r => r.RequestId, (db, batch, ct) => db.Database.IsNpgsql()
+            ? RescheduleOnPostgresAsync(db, batch, now, ct)
+            : RescheduleOnSqliteAsync(db, batch, now, ct), cancellationToken);
     }
 
     /// <summary>Makes a submitted row due for a status query now (its callback was unreadable).</summary>
@@ -153,33 +141,24 @@ public sealed class DueRows : IAsyncDisposable
 
     private static async Task<HashSet<Guid>> RescheduleOnPostgresAsync(LedgerDbContext db, Reschedule[] rows, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
-            command.CommandText = PostgresRescheduleSql;
-            command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, rows.Select(r => r.RequestId)));
-            command.Parameters.Add(LedgerCommands.Array("owners", NpgsqlDbType.Text, rows.Select(r => r.Owner)));
-            // Npgsql writes a timestamptz only from an instant in UTC.
-            command.Parameters.Add(LedgerCommands.Array("next_action_ats", NpgsqlDbType.TimestampTz, rows.Select(r => r.NextActionAt.ToUniversalTime())));
-            command.Parameters.Add(LedgerCommands.Array("progresses", NpgsqlDbType.Integer, rows.Select(r => r.Progress)));
-            command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
-            return await command.ReadRequestIdsAsync(cancellationToken);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = PostgresRescheduleSql;
+        command.Parameters.Add(LedgerCommands.Array("request_ids", NpgsqlDbType.Uuid, rows.Select(r => r.RequestId)));
+        command.Parameters.Add(LedgerCommands.Array("owners", NpgsqlDbType.Text, rows.Select(r => r.Owner)));
+        // Npgsql writes a timestamptz only from an instant in UTC.
+        command.Parameters.Add(LedgerCommands.Array("next_action_ats", NpgsqlDbType.TimestampTz, rows.Select(r => r.NextActionAt.ToUniversalTime())));
+        command.Parameters.Add(LedgerCommands.Array("progresses", NpgsqlDbType.Integer, rows.Select(r => r.Progress)));
+        command.AddColumnParameter(db, "now", nameof(ImageRequest.UpdatedAt), now);
+        return await command.ReadRequestIdsAsync(cancellationToken);
     }
 
     private static async Task<HashSet<Guid>> RescheduleOnSqliteAsync(LedgerDbContext db, Reschedule[] rows, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var applied = new HashSet<Guid>();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         foreach (var row in rows)
         {
             await using var command = db.Database.GetDbConnection().CreateCommand();
-            command.Transaction = transaction.GetDbTransaction();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
             command.CommandText = SqliteRescheduleSql;
             command.AddColumnParameter(db, "request_id", nameof(ImageRequest.RequestId), row.RequestId);
             command.AddColumnParameter(db, "owner", nameof(ImageRequest.LeaseOwner), row.Owner);
@@ -189,7 +168,6 @@ public sealed class DueRows : IAsyncDisposable
             applied.UnionWith(await command.ReadRequestIdsAsync(cancellationToken));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return applied;
     }
 }

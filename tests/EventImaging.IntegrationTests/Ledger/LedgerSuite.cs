@@ -105,6 +105,27 @@ public abstract class LedgerSuite : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_that_fails_in_a_later_round_leaves_the_earlier_rounds_undone()
+    {
+        var repeated = await Store.InsertReceivedAsync();
+        var other = await Store.InsertReceivedAsync();
+
+        // The repeated request's second occurrence runs in a second round, and its outcome names a transition no state
+        // allows (from Completed), which fails that round: the first round must not stay committed, or the batcher's
+        // rerun of each item alone would tell its winners they lost.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Store.Terminal.TryFinishManyAsync(
+            [
+                new FinishRequest(repeated, LedgerStore.Completed(repeated), null),
+                new FinishRequest(other, LedgerStore.Failed(other), null),
+                new FinishRequest(repeated, LedgerStore.Failed(repeated) with { Sources = [RequestState.Completed] }, null),
+            ],
+            CancellationToken.None));
+
+        Assert.Equal(RequestState.Received, (await Store.RowAsync(repeated)).State);
+        Assert.Equal(RequestState.Received, (await Store.RowAsync(other)).State);
+    }
+
+    [Fact]
     public async Task An_archiving_row_is_unfinished_and_due_and_only_the_archive_outcome_or_a_cancel_ends_it()
     {
         var requestId = await Store.InsertReceivedAsync();
