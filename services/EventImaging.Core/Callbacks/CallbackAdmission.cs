@@ -11,19 +11,26 @@ namespace EventImaging.Core.Callbacks;
 /// it can apply keeps every callback in hand: its answers slow down with the backlog, past the providers' timeout,
 /// and its memory grows with it.
 /// </summary>
-public sealed partial class CallbackAdmission(
-    IOptions<CallbackOptions> options,
-    RequestMetrics metrics,
-    TimeProvider clock,
-    ILogger<CallbackAdmission> logger)
+public sealed partial class CallbackAdmission
 {
     /// <summary>While callbacks are being turned away, at most one warning per this interval, with the count since the last.</summary>
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(10);
 
-    private readonly int limit = options.Value.MaxInFlight;
+    private readonly RequestMetrics metrics;
+    private readonly TimeProvider clock;
+    private readonly ILogger<CallbackAdmission> logger;
+    private readonly int limit;
     private int inFlight;
     private int shedSinceReport;
     private long lastReport = long.MinValue;
+
+    public CallbackAdmission(IOptions<CallbackOptions> options, RequestMetrics metrics, TimeProvider clock, ILogger<CallbackAdmission> logger)
+    {
+        (this.metrics, this.clock, this.logger) = (metrics, clock, logger);
+        var configured = options.Value.MaxInFlight;
+        limit = InFlightBound.ForThisProcess(configured);
+        LogBound(limit, configured is null ? $"sized from the GC heap's {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MiB" : "configured");
+    }
 
     /// <summary>Callbacks admitted and not yet answered.</summary>
     public int InFlight => Volatile.Read(ref inFlight);
@@ -57,6 +64,9 @@ public sealed partial class CallbackAdmission(
         Interlocked.Add(ref shedSinceReport, -shed);
         LogShedding(shed, limit);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Callbacks:MaxInFlight is {Limit} ({Source}; 0 is no bound)")]
+    private partial void LogBound(int limit, string source);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Turned away {Shed} callbacks with 503: {Limit} were already in flight (Callbacks:MaxInFlight); the providers retry and the poller covers the rest")]
     private partial void LogShedding(int shed, int limit);

@@ -26,12 +26,12 @@ public sealed class CallbackOptions
 
     /// <summary>
     /// Callbacks one receiver works on at once; more are answered 503 with Retry-After at once (the providers retry,
-    /// the poller covers the rest), which bounds what the receiver holds when it is offered more than it can apply. The
-    /// default sits far above the concurrency at which a receiver reaches its highest rate, so below saturation it turns
-    /// nothing away, not even during an ordinary stall of the ledger (docs/performance.md has the measurements).
-    /// 0 turns the bound off.
+    /// the poller covers the rest), which bounds what the receiver holds when it is offered more than it can apply.
+    /// Unset, it follows the memory the GC heap may use (<see cref="InFlightBound"/>): 2,048 on a machine or in a
+    /// container of about 1.3 GiB or more, far above the concurrency at which a receiver reaches its highest rate; 256
+    /// in a 160 MiB container. 0 turns the bound off (docs/performance.md has the measurements).
     /// </summary>
-    public int MaxInFlight { get; set; } = 2048;
+    public int? MaxInFlight { get; set; }
 
     /// <summary>
     /// The proxies (addresses or CIDR ranges, such as the ingress controller's pod network) whose <c>X-Forwarded-For</c>

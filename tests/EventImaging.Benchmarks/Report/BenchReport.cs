@@ -185,7 +185,8 @@ internal sealed record MemoryLimitResults(double LimitMiB, double Seconds, strin
 /// resident memory and the cgroup's usage (MB), idle after start-up and at their highest (RSS sampled every 200 ms
 /// under load; the cgroup's as the kernel kept it, over the process's life), and the cgroup's highest working set
 /// under load (usage less inactive page cache: the kubelet's figure).
-/// <paramref name="Problem"/>: why the process could not start.
+/// <paramref name="Problem"/>: why the process could not start. <paramref name="TurnedAway"/>: callbacks the receiver
+/// answered 503 at its in-flight bound, which the load generator sent again as the providers do.
 /// </summary>
 internal sealed record MemoryLimitRun(
     string Service,
@@ -203,7 +204,8 @@ internal sealed record MemoryLimitRun(
     double? IdleCgroupMB,
     double? PeakCgroupMB,
     double? PeakWorkingSetMB,
-    string? Problem = null)
+    string? Problem = null,
+    int TurnedAway = 0)
 {
     /// <summary>Sent, neither failed nor completed: the event never came.</summary>
     public int Missing => Math.Max(0, Sent - Completed - Failed);

@@ -281,8 +281,8 @@ internal static partial class ReportWriter
             + (memory.PrivateRuntime
                 ? "Each started from a private copy of the .NET runtime and of its build output, dropped from the page cache first, so that its code is charged to its cgroup as a container's image files are. "
                 : "**Each started from the shared .NET runtime, whose cached pages are charged to other cgroups: the cgroup's usage leaves out most of the code.** ")
-            + Invariant($"Achieved: events consumed per second, from the first due instant to the last event (or the end of the run, if later). Memory in MB (10^6 bytes): RSS (VmRSS) and the cgroup's usage (anonymous memory, and the page cache its process brought in), idle after start-up and at their highest (RSS: sampled every 200 ms under load; the cgroup: the kernel's peak over the process's life, start-up included); the cgroup's working set (usage less the inactive page cache, as the kubelet counts it) at its highest; major page faults under load (pages read back from disk: code the kernel took away to stay in the limit):")).AppendLine();
-        Table(md, ["service", "limit", "offered/s", "achieved/s", "of unlimited", "sent", "failed", "missing", "OOM kills", "major faults", "survived", "RSS idle", "RSS peak", "cgroup idle", "cgroup peak", "working set peak"],
+            + Invariant($"Achieved: events consumed per second, from the first due instant to the last event (or the end of the run, if later); 503s sent again: callbacks the receiver turned away at its in-flight bound (`Callbacks:MaxInFlight`, sized from the memory limit unless set), sent again 1, 2 and 4 s later as the providers do. Memory in MB (10^6 bytes): RSS (VmRSS) and the cgroup's usage (anonymous memory, and the page cache its process brought in), idle after start-up and at their highest (RSS: sampled every 200 ms under load; the cgroup: the kernel's peak over the process's life, start-up included); the cgroup's working set (usage less the inactive page cache, as the kubelet counts it) at its highest; major page faults under load (pages read back from disk: code the kernel took away to stay in the limit):")).AppendLine();
+        Table(md, ["service", "limit", "offered/s", "achieved/s", "of unlimited", "sent", "503s sent again", "failed", "missing", "OOM kills", "major faults", "survived", "RSS idle", "RSS peak", "cgroup idle", "cgroup peak", "working set peak"],
             memory.Services().SelectMany(s => new[] { s.Unlimited, s.Limited }.OfType<MemoryLimitRun>().Select(r => new[]
             {
                 r.Service.Replace("EventImaging.", "", StringComparison.Ordinal),
@@ -291,6 +291,7 @@ internal static partial class ReportWriter
                 Num(r.AchievedRate),
                 r.Limited && s.Unlimited is { AchievedRate: > 0 } u ? Invariant($"{r.AchievedRate / u.AchievedRate:P0}") : "",
                 Num(r.Sent),
+                Num(r.TurnedAway),
                 Num(r.Failed),
                 Num(r.Missing),
                 r.OomKills?.ToString(CultureInfo.InvariantCulture) ?? "?",

@@ -111,7 +111,7 @@ internal sealed class MemoryLimitSection(BenchContext context)
         {
             var load = new CallbackLoad(context, process, (rows, i) => $"/callbacks/{LedgerSeeder.Provider}/{rows.Tokens[i]}", http);
             var (window, tracker) = await load.RunOpenAsync(rate, seconds, DrainTimeout);
-            return new Outcome(window.Sent, tracker.CompletedCount, tracker.Failed, tracker.RateOver(window.Start, window.End));
+            return new Outcome(window.Sent, tracker.CompletedCount, tracker.Failed, tracker.RateOver(window.Start, window.End), load.TurnedAway);
         });
 
     private async Task<(MemoryLimitRun Run, string Cgroup)> SubmitterAsync(PrivateRuntime? runtime, bool limited, double rate, TimeSpan duration)
@@ -208,9 +208,9 @@ internal sealed class MemoryLimitSection(BenchContext context)
 
             var run = new MemoryLimitRun(
                 service, limited, rate, outcome.AchievedRate, outcome.Sent, outcome.Completed, outcome.Failed, cgroup.OomKills, cgroup.MajorFaults - faultsBefore,
-                !process.HasExited, idleRss, peakRss, idleCgroup, peakCgroup, peakWorkingSet);
+                !process.HasExited, idleRss, peakRss, idleCgroup, peakCgroup, peakWorkingSet, TurnedAway: outcome.TurnedAway);
             context.Log(string.Create(CultureInfo.InvariantCulture,
-                $"{label}: {run.AchievedRate:F0}/s of {rate:F0}/s offered for {duration.TotalSeconds:F0} s ({run.Failed} failed, {run.Missing} missing); ")
+                $"{label}: {run.AchievedRate:F0}/s of {rate:F0}/s offered for {duration.TotalSeconds:F0} s ({run.Failed} failed, {run.Missing} missing, {run.TurnedAway} turned away and sent again); ")
                 + string.Create(CultureInfo.InvariantCulture,
                 $"{(run.Survived ? "survived" : "ENDED")}, OOM kills {run.OomKills?.ToString(CultureInfo.InvariantCulture) ?? "?"}, major faults {run.MajorFaults?.ToString(CultureInfo.InvariantCulture) ?? "?"}; peak RSS {peakRss:F0} MB, cgroup {peakCgroup:F0} MB, working set {peakWorkingSet:F0} MB"));
             return (run, cgroup.Description);
@@ -220,6 +220,9 @@ internal sealed class MemoryLimitSection(BenchContext context)
     private static MemoryLimitRun Failed(string service, bool limited, double rate, MemoryCgroup cgroup, string problem) =>
         new(service, limited, rate, 0, 0, 0, 0, cgroup.OomKills, cgroup.MajorFaults, false, double.NaN, double.NaN, cgroup.UsageMB, cgroup.PeakMB, null, problem);
 
-    /// <summary>Operations sent, completed (their event consumed) and failed, and the events consumed per second.</summary>
-    private sealed record Outcome(int Sent, int Completed, int Failed, double AchievedRate);
+    /// <summary>
+    /// Operations sent, completed (their event consumed) and failed, the events consumed per second, and the callbacks
+    /// the receiver turned away at its in-flight bound (503) and the load generator sent again.
+    /// </summary>
+    private sealed record Outcome(int Sent, int Completed, int Failed, double AchievedRate, int TurnedAway = 0);
 }
