@@ -39,11 +39,12 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
     {
         var duration = context.Options.Duration(5);
         return WarmUp.UntilSteadyAsync(
+            process.ProcessId,
             // Rows for twice the last chunk's rate.
             last => ClosedAsync(64, duration, (last?.RatePerSecond ?? 1_500) * 2 / 3),
             context.Options.Duration(15),
             context.Options.Duration(20),
-            level => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}"));
+            (level, jit) => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}; background JIT {jit:P0} of the service's CPU"));
     }
 
     /// <summary>

@@ -55,7 +55,7 @@ internal sealed class CallbackSection(BenchContext context)
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
             var warmUp = await target.WarmUpAsync("warm-up");
-            context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled: "
+            context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled and its background JIT went quiet: "
                 + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
             var rate = warmUp[^1].RatePerSecond;
 
