@@ -43,7 +43,8 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
             // Rows for twice the last chunk's rate.
             last => ClosedAsync(64, duration, (last?.RatePerSecond ?? 1_500) * 2 / 3),
             context.Options.Duration(15),
-            context.Options.Duration(20),
+            // 20 s ended a receiver's warm-up at 438 → 182 µs per callback, its JIT still busy.
+            context.Options.Duration(30),
             (level, jit) => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}; background JIT {jit:P0} of the service's CPU"));
     }
 
