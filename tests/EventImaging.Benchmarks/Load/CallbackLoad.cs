@@ -34,8 +34,11 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
     /// <summary>Callbacks turned away at every one of the providers' retries.</summary>
     public int GivenUp { get; private set; }
 
-    /// <summary>Closed-loop runs of 64 in flight until the process's CPU per callback settles (see <see cref="WarmUp"/>).</summary>
-    public Task<List<RateLevel>> WarmUpAsync(string label)
+    /// <summary>
+    /// Closed-loop runs of 64 in flight until the process's CPU per callback settles and its JIT is quiet (see
+    /// <see cref="WarmUp"/>), for at most <paramref name="limit"/>.
+    /// </summary>
+    public Task<List<RateLevel>> WarmUpAsync(string label, TimeSpan limit)
     {
         var duration = context.Options.Duration(5);
         return WarmUp.UntilSteadyAsync(
@@ -43,8 +46,7 @@ internal sealed class CallbackLoad(BenchContext context, ServiceProcess process,
             // Rows for twice the last chunk's rate.
             last => ClosedAsync(64, duration, (last?.RatePerSecond ?? 1_500) * 2 / 3),
             context.Options.Duration(15),
-            // 20 s ended a receiver's warm-up at 438 → 182 µs per callback, its JIT still busy.
-            context.Options.Duration(30),
+            limit,
             (level, jit) => context.Log($"{label}: {level.RatePerSecond:F0} callbacks/s; CPU µs per callback: {level.CpuPerOperation}; background JIT {jit:P0} of the service's CPU"));
     }
 

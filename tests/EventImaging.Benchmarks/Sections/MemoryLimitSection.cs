@@ -52,6 +52,8 @@ internal sealed class MemoryLimitSection(BenchContext context)
                 where ??= cgroup;
             }
 
+            // The receiver's runs left rows in submitted that would fall due for status queries in a new Submitter.
+            await context.Seeder.DeferSubmittedAsync();
             foreach (var limited in new[] { false, true })
             {
                 runs.Add((await SubmitterAsync(runtime, limited, submissionRate, duration)).Run);
@@ -121,8 +123,6 @@ internal sealed class MemoryLimitSection(BenchContext context)
         context.Simulator.UpdateKnobs(k => k with { CreateLatencyMs = 0, CompletionDelayMs = 600_000 });
         try
         {
-            // Earlier sections' rows would otherwise fall due for status queries in the new Submitter.
-            await context.Seeder.DeferSubmittedAsync();
             return await RunAsync(runtime, Submitter, limited, rate, duration, SubmissionSection.Settings(context, Targets.DefaultConcurrency), (_, seconds) => SubmitAsync(rate, seconds));
         }
         finally
