@@ -84,29 +84,34 @@ internal sealed class CpuMeter(int? servicePid)
     private static string? Command(int pid) => ReadOrNull($"/proc/{pid}/comm")?.Trim();
 
     /// <summary>
-    /// CPU seconds of the runtime's tiered-compilation worker in <paramref name="pid"/> (threads named
+    /// CPU seconds of each tiered-compilation worker thread of <paramref name="pid"/> (threads named
     /// <c>.NET Tiered Compilation Worker</c>, cut to 15 characters by the kernel): the background JIT that recompiles
     /// hot methods optimised. While it is busy, the service's CPU per operation is still falling.
     /// </summary>
-    public static double TieredCompilationSeconds(int pid)
+    /// <remarks>
+    /// By thread id: the runtime ends its worker after a few idle seconds and starts another when there is work, and
+    /// an ended thread's time leaves <c>/proc/pid/task</c> with it.
+    /// </remarks>
+    public static Dictionary<int, double> TieredCompilationThreads(int pid)
     {
-        var seconds = 0.0;
+        var threads = new Dictionary<int, double>();
         try
         {
             foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
             {
-                if (ReadOrNull(Path.Combine(task, "comm"))?.StartsWith(".NET Tiered Com", StringComparison.Ordinal) == true)
+                if (int.TryParse(Path.GetFileName(task), out var tid)
+                    && ReadOrNull(Path.Combine(task, "comm"))?.StartsWith(".NET Tiered Com", StringComparison.Ordinal) == true)
                 {
-                    seconds += StatSeconds(Path.Combine(task, "stat"));
+                    threads[tid] = StatSeconds(Path.Combine(task, "stat"));
                 }
             }
         }
-        catch (DirectoryNotFoundException)
+        catch (IOException)
         {
-            // The process has ended.
+            // The process has ended (DirectoryNotFoundException is one).
         }
 
-        return seconds;
+        return threads;
     }
 
     /// <summary>

@@ -33,10 +33,9 @@ internal static class WarmUp
         var chunks = new List<RateLevel>();
         while (true)
         {
-            var (jitBefore, serviceBefore) = (CpuMeter.TieredCompilationSeconds(servicePid), CpuMeter.SecondsOf(servicePid));
+            var (jitBefore, serviceBefore) = (CpuMeter.TieredCompilationThreads(servicePid), CpuMeter.SecondsOf(servicePid));
             var level = await chunk(chunks.LastOrDefault());
-            var service = CpuMeter.SecondsOf(servicePid) - serviceBefore;
-            var jitShare = service > 0 ? (CpuMeter.TieredCompilationSeconds(servicePid) - jitBefore) / service : 0;
+            var jitShare = JitShare(jitBefore, CpuMeter.TieredCompilationThreads(servicePid), CpuMeter.SecondsOf(servicePid) - serviceBefore);
             chunks.Add(level);
             log(level, jitShare);
             if (clock.Elapsed >= limit
@@ -46,5 +45,20 @@ internal static class WarmUp
                 return chunks;
             }
         }
+    }
+
+    /// <summary>
+    /// The share of <paramref name="serviceSeconds"/> the JIT threads took between two readings; 1 (not quiet) when a
+    /// thread of the first reading has ended since, as its time in the chunk is unknown.
+    /// </summary>
+    private static double JitShare(Dictionary<int, double> before, Dictionary<int, double> after, double serviceSeconds)
+    {
+        if (before.Keys.Any(tid => !after.ContainsKey(tid)))
+        {
+            return 1;
+        }
+
+        var jit = after.Sum(thread => thread.Value - before.GetValueOrDefault(thread.Key));
+        return serviceSeconds > 0 ? jit / serviceSeconds : 0;
     }
 }

@@ -39,7 +39,7 @@ internal sealed class SubmissionSection(BenchContext context)
                 // Its background JIT has taken 30–37 s to go quiet under this load on 2 cores.
                 context.Options.Duration(40),
                 (level, jit) => context.Log($"warm-up, {concurrency} concurrent: {level.RatePerSecond:F0} submitted/s; CPU µs per submission: {level.CpuPerOperation}; background JIT {jit:P0} of the service's CPU"));
-            context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled and its background JIT went quiet: "
+            context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled and its background JIT went quiet, or for at most 40 s: "
                 + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
 
             foreach (var latency in new[] { 0, 200 })

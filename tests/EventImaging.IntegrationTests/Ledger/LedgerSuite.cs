@@ -279,7 +279,9 @@ public abstract class LedgerSuite : IAsyncLifetime
     {
         var existing = await Store.InsertReceivedAsync();
         var fresh = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
-        var (lease, wait) = (TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(3));
+        // Due (lease + wait) well before the rows' 5-minute deadline, which would otherwise cap it: at exactly 5 minutes the
+        // deadline, set a moment before the insert, won whenever the insert came more than a millisecond later.
+        var (lease, wait) = (TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(1));
         // Twenty new requests, one of them twice (a command delivered twice at once), and one already recorded.
         var attempts = fresh.Append(fresh[0]).Append(existing)
             .Select(id => Task.Run(() => Store.Leases.TryInsertLeasedAsync(LedgerStore.NewReceived(id), lease, wait, CancellationToken.None)))
