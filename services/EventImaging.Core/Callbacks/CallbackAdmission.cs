@@ -28,8 +28,9 @@ public sealed partial class CallbackAdmission
     {
         (this.metrics, this.clock, this.logger) = (metrics, clock, logger);
         var configured = options.Value.MaxInFlight;
-        limit = InFlightBound.ForThisProcess(configured);
-        LogBound(limit, configured is null ? $"sized from the GC heap's {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MiB" : "configured");
+        var heapBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        limit = InFlightBound.For(configured, heapBytes);
+        LogBound(limit, configured is null ? $"sized from the GC heap's {heapBytes / (1024 * 1024)} MiB" : "configured");
     }
 
     /// <summary>Callbacks admitted and not yet answered.</summary>

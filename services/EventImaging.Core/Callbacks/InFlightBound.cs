@@ -18,7 +18,4 @@ public static class InFlightBound
     /// <summary>The configured bound (0: none), or the one a heap of <paramref name="heapBytes"/> allows when none is configured.</summary>
     public static int For(int? configured, long heapBytes) =>
         configured ?? (int)Math.Clamp(heapBytes / HeapBytesPerCallback, Smallest, Largest);
-
-    /// <summary>The bound for this process: the configured one, or the one its GC heap's limit allows.</summary>
-    public static int ForThisProcess(int? configured) => For(configured, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
 }

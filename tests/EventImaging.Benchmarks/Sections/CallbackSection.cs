@@ -55,8 +55,9 @@ internal sealed class CallbackSection(BenchContext context)
         await using (var underLoad = new RssSampler(receiver.ProcessId))
         {
             // 20 s ended a receiver's warm-up at 438 → 182 µs per callback, its JIT still busy; it goes quiet after 25–32 s.
-            var warmUp = await target.WarmUpAsync("warm-up", options.Duration(30));
-            context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled and its background JIT went quiet, or for at most 30 s: "
+            var warmUpLimit = options.Duration(30);
+            var warmUp = await target.WarmUpAsync("warm-up", warmUpLimit);
+            context.Report.Notes.Add($"The WebhookReceiver was warmed up with {warmUp.Count} closed-loop runs of 64 callbacks in flight until its CPU per callback settled and its background JIT went quiet, or for at most {warmUpLimit.TotalSeconds:F0} s: "
                 + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
             var rate = warmUp[^1].RatePerSecond;
 

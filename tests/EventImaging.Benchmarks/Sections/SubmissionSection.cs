@@ -32,14 +32,15 @@ internal sealed class SubmissionSection(BenchContext context)
 
             await using var rss = new RssSampler(submitter.ProcessId);
             // Batches of about five seconds' worth (the last batch's rate), so that a slow Submitter is not held longer.
+            // Its background JIT has taken 30–37 s to go quiet under this load on 2 cores.
+            var warmUpLimit = context.Options.Duration(40);
             var warmUp = await WarmUp.UntilSteadyAsync(
                 submitter.ProcessId,
                 async last => Level(concurrency, await MeasureAsync(submitter, 0, concurrency, Commands(last?.RatePerSecond, context.Options.Duration(5)))),
                 context.Options.Duration(15),
-                // Its background JIT has taken 30–37 s to go quiet under this load on 2 cores.
-                context.Options.Duration(40),
+                warmUpLimit,
                 (level, jit) => context.Log($"warm-up, {concurrency} concurrent: {level.RatePerSecond:F0} submitted/s; CPU µs per submission: {level.CpuPerOperation}; background JIT {jit:P0} of the service's CPU"));
-            context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled and its background JIT went quiet, or for at most 40 s: "
+            context.Report.Notes.Add($"The Submitter with ConcurrentSubmissions {concurrency} was warmed up with {warmUp.Count} batches at 0 ms create latency until its CPU per submission settled and its background JIT went quiet, or for at most {warmUpLimit.TotalSeconds:F0} s: "
                 + string.Join(" → ", warmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
 
             foreach (var latency in new[] { 0, 200 })
