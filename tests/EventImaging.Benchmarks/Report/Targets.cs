@@ -93,7 +93,7 @@ internal static class Targets
         const string Label = "callback max rate / the plain receiver's";
         return report.Callbacks is { PlainReceiver: { } plain } callbacks
             ? Decided(Id, callbacks.MaxRate / plain.Max.RatePerSecond, CallbackOverPlain, "ratio", AtLeast, Label,
-                Invariant($"{callbacks.MaxRate:N0}/s against {plain.Max.RatePerSecond:N0}/s, both at {plain.Max.Concurrency} in flight"))
+                Invariant($"{callbacks.MaxRate:N0}/s at {callbacks.ClosedLoop.MaxBy(l => l.RatePerSecond)?.Concurrency} in flight against {plain.Max.RatePerSecond:N0}/s at {plain.Max.Concurrency}"))
             : NotMeasured(Id, CallbackOverPlain, "ratio", AtLeast, Label, "the callback section did not run");
     }
 
