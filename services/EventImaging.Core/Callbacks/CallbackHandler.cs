@@ -113,10 +113,11 @@ public sealed partial class CallbackHandler(
         span?.SetTag("eventimaging.completion_path", CompletionPaths.Callback);
         span?.SetTag("eventimaging.provider_task_id", task.TaskId);
         var outcome = TerminalOutcome.ForTask(row, task, client.Capabilities.ResultUrlLifetime, CompletionPaths.Callback, clock.GetUtcNow(), archive.Value.IsOn);
-        history.Record(requestId, HistoryKinds.Callback, $"{task.Status} for task {task.TaskId}");
+
+        // The callback that ends the request is its "completed" or "failed" step (via callback, with the task): one entry.
         if (!await finisher.FinishAsync(row, outcome, task.TaskId, FinishedBy.Callback, cancellationToken))
         {
-            history.Record(requestId, HistoryKinds.Callback, $"stale: another writer ended the request first; {task.Status} changes nothing");
+            history.Record(requestId, HistoryKinds.Callback, $"stale: {task.Status} for task {task.TaskId} came after another writer ended the request; nothing changes");
         }
 
         return CallbackResult.Accepted;

@@ -29,17 +29,22 @@ public static class HistoryKinds
 
     public const string Failed = "failed";
 
-    /// <summary>The terminal event reached the broker: first by its writer, then again by the outbox sweeper.</summary>
+    /// <summary>
+    /// The terminal event reached the broker and was marked so: a step of the timeline read from the row's
+    /// <c>event_published_at</c>, which records it already, not a history entry of its own (histories written before
+    /// 2026-12-07 hold it as one).
+    /// </summary>
     public const string Published = "published";
 
+    /// <summary>The outbox sweeper published the event (again): its writer had not marked it.</summary>
     public const string Republished = "republished";
 
     /// <summary>
     /// Kinds written whatever the request's history already holds: each happens once per request (the terminal
-    /// transition and its first publish). The others, which a caller, a provider or time can repeat (duplicates,
-    /// callbacks, polls, cancels, republishes), stop being recorded once a request has <c>Ledger:HistoryLimit</c> entries.
+    /// transition). The others, which a caller, a provider or time can repeat (duplicates, callbacks, polls, cancels,
+    /// republishes), stop being recorded once a request has <c>Ledger:HistoryLimit</c> entries.
     /// </summary>
-    public static readonly string[] AlwaysKept = [Completed, Failed, Published];
+    public static readonly string[] AlwaysKept = [Completed, Failed];
 
     public static bool IsAlwaysKept(string kind) => AlwaysKept.Contains(kind);
 }

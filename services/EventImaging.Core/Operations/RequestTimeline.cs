@@ -28,12 +28,13 @@ public sealed record RequestTimeline(
 {
     /// <summary>
     /// The timeline is the request's history (<see cref="HistoryEntry"/>: every submit attempt, callback, poll, cancel,
-    /// transition and publish). A request with none (it was received before the history was kept) shows what its row's
-    /// own timestamps tell: received → submitted → completed / failed → event published.
+    /// transition and republish) with the publish its row records (<see cref="HistoryKinds.Published"/>) in its place. A
+    /// request with no history (received before the history was kept) shows what its row's own timestamps tell:
+    /// received → submitted → completed / failed → published.
     /// </summary>
     public static RequestTimeline Of(ImageRequest row, IReadOnlyList<HistoryEntry> history) => new(
         RequestView.Of(row),
-        history.Count > 0 ? [.. history.Select(h => new TimelineEntry(h.At, h.Kind, h.Detail))] : FromRow(row),
+        history.Count > 0 ? FromHistory(row, history) : FromRow(row),
         row.SubmitAttempts,
         row.UnknownOutcomes,
         row.PollCount,
@@ -42,6 +43,24 @@ public sealed record RequestTimeline(
         row.LeaseUntil,
         TraceIdOf(row.TraceParent),
         row.UpdatedAt);
+
+    private static List<TimelineEntry> FromHistory(ImageRequest row, IReadOnlyList<HistoryEntry> history)
+    {
+        var timeline = history.Select(h => new TimelineEntry(h.At, h.Kind, h.Detail)).ToList();
+
+        // A republish says the sweeper sent it; a history from before the row's mark was the step holds the step itself.
+        if (Published(row) is { } published && !history.Any(h => h.Kind is HistoryKinds.Published or HistoryKinds.Republished))
+        {
+            var before = timeline.FindIndex(entry => entry.At > published.At);
+            timeline.Insert(before < 0 ? timeline.Count : before, published);
+        }
+
+        return timeline;
+    }
+
+    /// <summary>The publish the row's mark records: the event reached the broker then.</summary>
+    private static TimelineEntry? Published(ImageRequest row) =>
+        row.EventPublishedAt is { } publishedAt ? new(publishedAt, HistoryKinds.Published, row.EventType ?? "") : null;
 
     private static List<TimelineEntry> FromRow(ImageRequest row)
     {
@@ -58,9 +77,9 @@ public sealed record RequestTimeline(
                 : new(finishedAt, "failed", $"{row.ErrorCode}: {row.ErrorMessage}"));
         }
 
-        if (row.EventPublishedAt is { } publishedAt)
+        if (Published(row) is { } published)
         {
-            timeline.Add(new(publishedAt, "event published", row.EventType ?? ""));
+            timeline.Add(published);
         }
 
         return timeline;

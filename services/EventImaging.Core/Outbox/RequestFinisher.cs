@@ -69,17 +69,15 @@ public sealed partial class RequestFinisher(
             LogFailed(row.RequestId, Via(by), row.Provider, taskId ?? row.ProviderTaskId, outcome.ErrorCode);
         }
 
+        var how = (taskId ?? row.ProviderTaskId) is { } task ? $"via {Via(by)}, task {task}" : $"via {Via(by)}";
         history.Record(
             row.RequestId,
             outcome.State == RequestState.Completed ? HistoryKinds.Completed : HistoryKinds.Failed,
-            outcome.State == RequestState.Completed
-                ? $"via {Via(by)}, task {taskId ?? row.ProviderTaskId}"
-                : $"via {Via(by)}: {outcome.ErrorCode}: {outcome.ErrorMessage}");
+            outcome.State == RequestState.Completed ? how : $"{how}: {outcome.ErrorCode}: {outcome.ErrorMessage}");
         metrics.Finished(row, outcome, CompletionPath(by, outcome));
-        if (await events.PublishAsync(row.RequestId, outcome, cancellationToken))
-        {
-            history.Record(row.RequestId, HistoryKinds.Published, outcome.EventType);
-        }
+
+        // Its "published" step is the row's own mark (event_published_at): the timeline reads it from there.
+        await events.PublishAsync(row.RequestId, outcome, cancellationToken);
     }
 
     private static string Via(FinishedBy by) => by switch

@@ -54,11 +54,11 @@ public sealed class ArchivingTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         var row = (await env.RowAsync(requestId))!;
         Assert.Equal(RequestState.Completed, row.State);
         await Eventually.UntilAsync(
-            async () => (await env.HistoryAsync(requestId)).Any(h => h.Kind == HistoryKinds.Published),
+            async () => (await env.HistoryAsync(requestId)).Any(h => h.Kind == HistoryKinds.Completed),
             TimeSpan.FromSeconds(10),
-            "the publish to be in the history");
+            "the transition to be in the history");
         var steps = (await env.HistoryAsync(requestId)).Select(h => h.Kind).Where(k => k is HistoryKinds.Archive or HistoryKinds.Completed or HistoryKinds.Published).ToList();
-        Assert.Equal([HistoryKinds.Archive, HistoryKinds.Archive, HistoryKinds.Completed, HistoryKinds.Published], steps);
+        Assert.Equal([HistoryKinds.Archive, HistoryKinds.Archive, HistoryKinds.Completed], steps);
     }
 
     [Fact]
