@@ -68,6 +68,7 @@ public sealed partial class CallbackHandler(
         catch (Exception ex) when (LedgerFaults.IsUnavailable(ex))
         {
             LogLedgerUnavailable(ex, requestId);
+            history.Record(requestId, HistoryKinds.Callback, $"{task.Status} for task {task.TaskId}: the ledger could not be reached; answered 503, the provider sends it again");
             return CallbackResult.Unavailable;
         }
     }

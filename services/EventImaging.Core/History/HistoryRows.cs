@@ -60,13 +60,25 @@ public sealed class HistoryRows(IDbContextFactory<LedgerDbContext> contexts, IOp
         }
     }
 
-    /// <summary>The request's history, oldest first.</summary>
+    /// <summary>
+    /// The request's history, oldest first: its first <c>Ledger:HistoryLimit</c> entries and every later one of a kind
+    /// always kept. The cap keeps a history written before a lower limit from being read whole; one batch can take a
+    /// request past the limit, and the terminal transition must still show.
+    /// </summary>
     public async Task<List<HistoryEntry>> ForRequestAsync(Guid requestId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        // Bounded by the limit already; the cap keeps a history written before a lower limit from being read whole.
-        return await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id)
-            .Take(options.Value.HistoryLimit + HistoryKinds.AlwaysKept.Length)
+        var limit = options.Value.HistoryLimit;
+        var entries = await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id).Take(limit)
             .ToListAsync(cancellationToken);
+        if (entries.Count == limit && limit > 0)
+        {
+            var last = entries[^1].Id;
+            entries.AddRange(await db.History.AsNoTracking()
+                .Where(h => h.RequestId == requestId && h.Id > last && HistoryKinds.AlwaysKept.Contains(h.Kind)).OrderBy(h => h.Id)
+                .ToListAsync(cancellationToken));
+        }
+
+        return entries;
     }
 }

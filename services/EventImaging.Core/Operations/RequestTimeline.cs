@@ -51,7 +51,9 @@ public sealed record RequestTimeline(
         // A republish says the sweeper sent it; a history from before the row's mark was the step holds the step itself.
         if (Published(row) is { } published && !history.Any(h => h.Kind is HistoryKinds.Published or HistoryKinds.Republished))
         {
-            var before = timeline.FindIndex(entry => entry.At > published.At);
+            // After the transition it announces, whatever another process's clock stamped later entries with; then by time.
+            var after = timeline.FindLastIndex(entry => entry.Step is HistoryKinds.Completed or HistoryKinds.Failed) + 1;
+            var before = timeline.FindIndex(after, entry => entry.At > published.At);
             timeline.Insert(before < 0 ? timeline.Count : before, published);
         }
 

@@ -56,7 +56,7 @@ public sealed partial class RequestFinisher(
         {
             // Not the end yet: the archive step copies the images, then ends the request with the event.
             LogArchiving(row.RequestId, Via(by), row.Provider, taskId ?? row.ProviderTaskId);
-            history.Record(row.RequestId, HistoryKinds.Archive, $"the task completed (learnt via {Via(by)}); its images are to be copied");
+            history.Record(row.RequestId, HistoryKinds.Archive, $"task {taskId ?? row.ProviderTaskId} completed (learnt via {Via(by)}); its images are to be copied");
             return;
         }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EventImaging.Contracts;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Messaging;
 using MassTransit;
@@ -14,11 +15,11 @@ namespace EventImaging.Core.Outbox;
 /// the bus itself: a scoped publish endpoint would have no consume context to link, and costs an execution
 /// context switch on every publish.
 /// </summary>
-public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger, ILogger<TerminalEventPublisher> logger)
+public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger, RequestHistory history, ILogger<TerminalEventPublisher> logger)
 {
     /// <summary>Publishes the outcome just written and marks it; false (logged) when the broker did not take it, leaving the row to the sweeper.</summary>
     public Task<bool> PublishAsync(Guid requestId, TerminalOutcome outcome, CancellationToken cancellationToken) =>
-        PublishAsync(requestId, outcome.EventType, outcome.Event, cancellationToken);
+        PublishAsync(requestId, outcome.EventType, outcome.Event, byItsWriter: true, cancellationToken);
 
     /// <summary>Publishes a stored terminal row's event and marks it; false when there is none or the broker did not take it.</summary>
     public Task<bool> PublishAsync(ImageRequest row, CancellationToken cancellationToken)
@@ -44,10 +45,10 @@ public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger,
             return Task.FromResult(false);
         }
 
-        return PublishAsync(row.RequestId, eventType, message, cancellationToken);
+        return PublishAsync(row.RequestId, eventType, message, byItsWriter: false, cancellationToken);
     }
 
-    private async Task<bool> PublishAsync(Guid requestId, string eventType, object? message, CancellationToken cancellationToken)
+    private async Task<bool> PublishAsync(Guid requestId, string eventType, object? message, bool byItsWriter, CancellationToken cancellationToken)
     {
         try
         {
@@ -78,6 +79,11 @@ public sealed class TerminalEventPublisher(IBus publisher, LedgerBatches ledger,
         {
             // The event is out; the sweeper will publish it again with the same MessageId (at least once).
             logger.LogWarning(ex, "{EventType} for request {RequestId} was published but could not be marked; it may be published again", eventType, requestId);
+            if (byItsWriter)
+            {
+                // The row's mark is the timeline's "published" step; without it, this first publish would not show.
+                history.Record(requestId, HistoryKinds.Published, $"{eventType}; not marked, so the outbox sweeper may send it again");
+            }
         }
 
         return true;

@@ -1,17 +1,19 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using EventImaging.Core.History;
 using EventImaging.IntegrationTests.Pipeline;
 
 namespace EventImaging.IntegrationTests.Operations;
 
-/// <summary>A request's history is bounded: a flood of callbacks stops being recorded, the outcome and its publish never do.</summary>
+/// <summary>A request's history is bounded: a flood of callbacks stops being recorded, the outcome never does, and the lookup shows its publish.</summary>
 [Collection(BrokerAndDatabaseCollection.Name)]
 public sealed class HistoryTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
     private const int Limit = 12;
 
     [Fact]
-    public async Task Callbacks_past_the_limit_are_not_recorded_but_the_outcome_and_its_publish_are()
+    public async Task Callbacks_past_the_limit_are_not_recorded_but_the_outcome_is_and_the_lookup_shows_its_publish()
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
         {
@@ -45,6 +47,15 @@ public sealed class HistoryTests(RabbitMqFixture rabbitMq, PostgresFixture postg
         Assert.InRange(history.Count, Limit, Limit + 8);
         Assert.Equal(HistoryKinds.Completed, history[^1].Kind);
         Assert.DoesNotContain(history, h => h.Kind == HistoryKinds.Published);
+
+        // The publish is the row's mark: the operator's timeline shows it right after the outcome.
+        await Eventually.UntilAsync(
+            async () => (await env.RowAsync(requestId))!.EventPublishedAt is not null,
+            TimeSpan.FromSeconds(10),
+            "the event to be marked published");
+        var view = await (await env.LookUpAsync(requestId, "history-key")).Content.ReadFromJsonAsync<JsonElement>();
+        var steps = view.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("step").GetString()).ToList();
+        Assert.Equal([HistoryKinds.Completed, HistoryKinds.Published], steps.TakeLast(2));
         Assert.Contains(history, h => h.Kind == HistoryKinds.Callback && h.Detail.StartsWith("progress", StringComparison.Ordinal));
     }
 }

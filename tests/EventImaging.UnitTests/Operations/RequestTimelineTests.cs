@@ -22,6 +22,18 @@ public sealed class RequestTimelineTests
     }
 
     [Fact]
+    public void The_published_step_follows_the_outcome_whatever_the_other_processes_clocks_say()
+    {
+        // The submitter stamped its accepted create after the callback had been applied and published, and wrote it first.
+        var row = Row(publishedAfter: TimeSpan.FromSeconds(3));
+        var history = History((0, HistoryKinds.Received), (5, HistoryKinds.Submit), (2, HistoryKinds.Completed));
+
+        var timeline = RequestTimeline.Of(row, history).Timeline;
+
+        Assert.Equal([HistoryKinds.Received, HistoryKinds.Submit, HistoryKinds.Completed, HistoryKinds.Published], timeline.Select(e => e.Step));
+    }
+
+    [Fact]
     public void An_unmarked_row_has_no_published_step()
     {
         var timeline = RequestTimeline.Of(Row(publishedAfter: null), History((0, HistoryKinds.Received), (2, HistoryKinds.Completed))).Timeline;
