@@ -35,6 +35,7 @@ public sealed record ChaosReport(
         TerminalEventChecker checker,
         Guid[] ids,
         ConcurrentDictionary<Guid, DateTimeOffset> published,
+        DateTimeOffset startedAt,
         IReadOnlyList<FaultRecord> faults,
         bool settled,
         TimeSpan settledAfter,
@@ -88,8 +89,14 @@ public sealed record ChaosReport(
             // Every task the simulator makes completes, so a failure is false when the provider made the image, or
             // when no create ever reached it; except when two creates were ambiguous (answered 504 after making the task,
             // or never answered), none was answered with a task, and no callback came: then nobody could know, and the
-            // policy is to stop after two. Creates refused before anything was made (429, 500, 503) do not count.
-            var endedAmbiguous = sent.Count(c => c.ResponseStatus is 504 or ReceivedCreateRequest.NeverAnswered) >= 2
+            // policy is to stop after two. Creates refused before anything was made (429, 500, 503) do not count. A
+            // Submitter killed while the request waited to be sent counts as one: an attempt its crash cut short may have
+            // reached the provider or not, and the ledger cannot tell which (the provider's records then hold one fewer).
+            var crashedWhileSending = published.TryGetValue(id, out var sentAt)
+                && faults.Any(f => f.Name.Contains("submitter", StringComparison.Ordinal)
+                    && startedAt + f.At + f.Took >= sentAt && startedAt + f.At <= first.ReceivedAt);
+            var ambiguous = sent.Count(c => c.ResponseStatus is 504 or ReceivedCreateRequest.NeverAnswered) + (crashedWhileSending ? 1 : 0);
+            var endedAmbiguous = ambiguous >= 2
                 && sent.All(c => c.ResponseStatus != 200)
                 && sent.Where(c => c.TaskId is not null).All(c => env.Simulator.GetCallbackSuccessCount(c.TaskId!) == 0);
             if (endedAmbiguous)

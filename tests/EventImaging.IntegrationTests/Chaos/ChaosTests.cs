@@ -33,6 +33,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
     {
         Assert.True(ServerFaults.Available, "the chaos suite restarts the test script's own RabbitMQ and PostgreSQL; run it through ./test.sh");
         var started = Stopwatch.StartNew();
+        var startedAt = DateTimeOffset.UtcNow;
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, inProcessSubmitter: false, output: output);
         env.Simulator.UpdateKnobs(k => k with
         {
@@ -104,7 +105,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         var settled = await WaitForAllAsync(checker, ids, TimeSpan.FromMinutes(5));
         var settledAfter = started.Elapsed - lastFault;
 
-        var report = await ChaosReport.BuildAsync(env, checker, ids, published, faults, settled, settledAfter, started.Elapsed);
+        var report = await ChaosReport.BuildAsync(env, checker, ids, published, startedAt, faults, settled, settledAfter, started.Elapsed);
         var (markdown, json) = report.Write(ResultsDirectory());
         output.WriteLine(report.Summary());
         output.WriteLine($"report: {markdown}, {json}");
