@@ -91,7 +91,8 @@ internal sealed class ArchivingSection(BenchContext context)
         var levels = new List<ArchivingLevel>();
         foreach (var rate in context.Options.Quick ? new[] { 15 } : [10, 20])
         {
-            var level = await LevelAsync(receiver, archiver, rate, context.Options.Duration(16), totals);
+            // 12 s: 120 and 240 images, each 1.5–3 MB; the full run keeps under 10 minutes.
+            var level = await LevelAsync(receiver, archiver, rate, context.Options.Duration(12), totals);
             levels.Add(level);
             var (l, a, r) = (level.Latency, level.Answer, level.Archive);
             context.Log(Invariant($"{rate}/s for {level.Seconds:F0} s: {level.Archived}/{level.Sent} archived ({level.NotArchived} not archived, {level.Failed} failed), {level.ArchivedPerSecond:F1} images/s = {level.MegabytesPerSecond:F0} MB/s; ")
