@@ -62,8 +62,8 @@ internal sealed class BaselineSection(BenchContext context)
             context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "idle", ProcessMemory.RssMB(server.ProcessId) ?? double.NaN, ProcessMemory.Breakdown(server.ProcessId)));
             await using var rss = new RssSampler(server.ProcessId);
             await PostAsync(server.BaseUrl, server.ProcessId, warmUp, context.Options.Duration(2));
-            // One level: the HTTP part is a tenth of the parts' cost, and 192 and 384 in flight measured within 15 % of
-            // each other (35,983–57,263 and 35,096–54,243 req/s in six runs of 2026-12-07): the run has no 5 s to spare.
+            // One level: the HTTP part is a tenth of the parts' cost, and 192 and 384 in flight measured within 20 % of
+            // each other in seven runs of 2026-12-07 (34,110–56,896 and 33,421–54,243 req/s): the run has no 5 s to spare.
             foreach (var concurrency in Levels(context.Options).Take(1))
             {
                 var level = await PostAsync(server.BaseUrl, server.ProcessId, concurrency, context.Options.Duration(5));
