@@ -97,7 +97,8 @@ internal sealed class BaselineSection(BenchContext context)
 
     /// <summary>
     /// Runs <paramref name="chunk"/> until this process's background JIT took at most 2 % of its CPU in one, for at
-    /// most <paramref name="limit"/>.
+    /// most <paramref name="limit"/>. A part has no service process, so its chunks' service CPU is 0 and
+    /// <see cref="WarmUp"/>'s plateau test always agrees: the JIT alone decides.
     /// </summary>
     private async Task WarmUpAsync(string part, Func<Task<RateLevel>> chunk, TimeSpan limit)
     {
