@@ -36,7 +36,7 @@ public sealed partial class SubmissionService(
 
         var row = newRows.Received(routed);
         var prepared = attempt.Prepare(row);
-        if (await leases.TryInsertLeasedAsync(row, options.Value.SubmitLease, options.Value.UnknownOutcomeWait, cancellationToken) is not { } leased)
+        if (await leases.TryInsertLeasedAsync(row, options.Value.SubmitLease, options.Value.UnknownOutcomeWait, SubmitAttempt.Unstoppable) is not { } leased)
         {
             // The ledger already drives this request (retries, crash recovery and deadline included).
             var state = (await rows.FindAsync(command.RequestId, cancellationToken))?.State;

@@ -49,7 +49,7 @@ public sealed partial class SubmitAttempt(
     public async Task SubmitAsync(ImageRequest row, IImageProvider provider, string? claimedBy, IPublishEndpoint publisher, CancellationToken cancellationToken)
     {
         var prepared = Prepare(row);
-        if (await leases.TryLeaseAsync(row, claimedBy, options.Value.SubmitLease, options.Value.UnknownOutcomeWait, cancellationToken) is not { } leased)
+        if (await leases.TryLeaseAsync(row, claimedBy, options.Value.SubmitLease, options.Value.UnknownOutcomeWait, Unstoppable) is not { } leased)
         {
             LogLeaseHeld(row.RequestId);
             return;
@@ -77,17 +77,27 @@ public sealed partial class SubmitAttempt(
     }
 
     /// <summary>
-    /// The create call under the submit lease <paramref name="leased"/> holds (its attempt and unknown-outcome counts, its
-    /// owner and lease end), and what it learnt recorded on the row.
+    /// What an attempt runs under from the moment its lease is asked for: nothing its caller can cancel. A lease marks the
+    /// attempt as sent, so an attempt cut short (the consumed message's broker connection dropped, the host stopping)
+    /// would leave an outcome nobody knows: the provider may have made the task, and the request would be sent again,
+    /// billed twice, or fail after a second unknown outcome although its image exists. The provider client's timeouts
+    /// bound the create; the lease's end bounds recording it.
     /// </summary>
-    public async Task SendAsync(ImageRequest leased, IImageProvider provider, PreparedSubmission prepared, IPublishEndpoint publisher, CancellationToken cancellationToken)
+    public static CancellationToken Unstoppable => CancellationToken.None;
+
+    /// <summary>
+    /// The create call under the submit lease <paramref name="leased"/> holds (its attempt and unknown-outcome counts, its
+    /// owner and lease end), and what it learnt recorded on the row. It runs to its end (<see cref="Unstoppable"/>);
+    /// <paramref name="announcing"/> only gives up the informational <see cref="ImageSubmitted"/>.
+    /// </summary>
+    public async Task SendAsync(ImageRequest leased, IImageProvider provider, PreparedSubmission prepared, IPublishEndpoint publisher, CancellationToken announcing)
     {
         var (command, submission) = prepared;
         using var span = RequestTracing.StartInRequestTrace("submit", leased);
         span?.SetTag("eventimaging.attempt", leased.SubmitAttempts);
         if (leased.UnknownOutcomes >= 2)
         {
-            await FailAsync(leased, CreateFailurePolicy.TwoUnknownOutcomes(leased.Provider), cancellationToken);
+            await FailAsync(leased, CreateFailurePolicy.TwoUnknownOutcomes(leased.Provider), Unstoppable);
             return;
         }
 
@@ -100,7 +110,7 @@ public sealed partial class SubmitAttempt(
         var started = clock.GetTimestamp();
         try
         {
-            task = await provider.CreateAsync(submission, cancellationToken);
+            task = await provider.CreateAsync(submission, Unstoppable);
             metrics.ProviderCall(leased.Provider, "create", "ok", clock.GetElapsedTime(started));
         }
         catch (ProviderException ex)
@@ -109,7 +119,7 @@ public sealed partial class SubmitAttempt(
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Failure.Code);
             span?.SetTag("eventimaging.failure_kind", ex.Kind.ToString());
             history.Record(leased.RequestId, HistoryKinds.Submit, $"attempt {leased.SubmitAttempts} to {leased.Provider} {leased.Model}: {ex.Kind} (HTTP {ex.HttpStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}): {ex.Message}");
-            await HandleFailureAsync(leased, command, ex, cancellationToken);
+            await HandleFailureAsync(leased, command, ex, Unstoppable);
             return;
         }
 
@@ -117,7 +127,7 @@ public sealed partial class SubmitAttempt(
 
         var now = clock.GetUtcNow();
         var firstPoll = PollSchedule.First(now, task.EstimatedSeconds, submission.CallbackUrl is not null, polling.Value, leased.Deadline);
-        if (!await leases.RecordAsync(leased, () => leases.TryMarkSubmittedAsync(leased.RequestId, task.TaskId, firstPoll, cancellationToken), cancellationToken))
+        if (!await leases.RecordAsync(leased, () => leases.TryMarkSubmittedAsync(leased.RequestId, task.TaskId, firstPoll, Unstoppable), Unstoppable))
         {
             // The provider's callback overtook us and finished the request; it published the outcome.
             return;
@@ -125,7 +135,7 @@ public sealed partial class SubmitAttempt(
 
         LogSubmitted(leased.RequestId, leased.Provider, leased.Model, task.TaskId);
         metrics.Submitted(leased);
-        await AnnounceAsync(leased, command, task, now, publisher, cancellationToken);
+        await AnnounceAsync(leased, command, task, now, publisher, announcing);
     }
 
     private async Task HandleFailureAsync(ImageRequest leased, GenerateImage command, ProviderException ex, CancellationToken cancellationToken)

@@ -92,6 +92,37 @@ public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
         await EachCompletesOnceAsync(env, ids, TimeSpan.FromSeconds(120), "a 30 s broker outage");
     }
 
+    /// <summary>
+    /// The broker connection drops while a create call is under way: the call is the Submitter's, not the consumed
+    /// message's, so it runs to its answer and the task is recorded. Cancelled with the message, the create would leave
+    /// its outcome unknown: the provider made the task, the ledger could not know it, and the request would be sent
+    /// again (billed twice) or, after a second unknown outcome, fail although its image exists.
+    /// </summary>
+    [Fact]
+    public async Task A_broker_outage_during_a_create_call_does_not_make_its_outcome_unknown()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
+        var id = Guid.NewGuid();
+        var marker = id.ToString("N");
+        await env.PublishJsonAsync(new { requestId = id, prompt = $"Broker outage mid-create [sim:create-latency=3000] {marker}" });
+        await Eventually.UntilAsync(async () => await env.RowAsync(id) is { AttemptInFlight: true }, TimeSpan.FromSeconds(30), "the create call to be under way");
+
+        await using (await rabbitMq.RefuseConnectionsAsync(env.Broker, EventCollector.ConnectionName))
+        {
+            await Eventually.UntilAsync(
+                async () => await env.RowAsync(id) is { ProviderTaskId: not null },
+                TimeSpan.FromSeconds(30),
+                "the create's task to be recorded while the broker is unreachable");
+        }
+
+        var row = await env.RowAsync(id);
+        Assert.Equal((1, 0), (row!.SubmitAttempts, row.UnknownOutcomes));
+        var created = Assert.Single(env.CreatesFor(marker));
+        Assert.Equal((200, row.ProviderTaskId), (created.ResponseStatus, created.TaskId));
+        await env.Events.TerminalAsync(id, TimeSpan.FromSeconds(60));
+        Assert.Equal("ImageCompleted", Assert.Single(env.Events.TerminalFor(id)).Type);
+    }
+
     /// <summary>Waits for every request's terminal event after an outage ended: each one ImageCompleted, one MessageId.</summary>
     private async Task EachCompletesOnceAsync(PipelineEnvironment env, IReadOnlyCollection<Guid> ids, TimeSpan timeout, string outage)
     {

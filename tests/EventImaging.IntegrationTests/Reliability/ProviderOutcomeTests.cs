@@ -1,4 +1,5 @@
 using EventImaging.Contracts;
+using EventImaging.Core.Ledger;
 using EventImaging.IntegrationTests.Pipeline;
 using EventImaging.ProviderSimulator;
 
@@ -34,6 +35,37 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
             // The callback's task id is adopted: the one the provider made.
             Assert.Equal(create.TaskId, completed.Text("providerTaskId"));
         }
+    }
+
+    /// <summary>
+    /// A rolling update stops a Submitter while a scheduled retry's create call is under way. The stop waits for the
+    /// call's answer and records its task: cut short, the create's outcome would be unknown, although the provider made the
+    /// task, and the request would be sent again (billed twice) or fail after a second unknown outcome.
+    /// </summary>
+    [Fact]
+    public async Task A_Submitter_stopping_during_a_create_call_records_its_answer_and_never_sends_it_again()
+    {
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, new Dictionary<string, string?>
+        {
+            // Longer than the test: only the stopped call itself could leave the attempt unrecorded.
+            ["Submitter:SubmitLease"] = "00:02:00",
+        }, output: output);
+        var id = Guid.NewGuid();
+        var marker = id.ToString("N");
+        // The first create is refused (503): the retry comes from the scheduler, which runs on the host's stopping token.
+        await env.PublishJsonAsync(new { requestId = id, prompt = $"Stopped mid-create [sim:create-latency=2000] [sim:create-error=503] [sim:create-error-times=1] {marker}" });
+        await Eventually.UntilAsync(
+            async () => await env.RowAsync(id) is { SubmitAttempts: 2, AttemptInFlight: true },
+            TimeSpan.FromSeconds(30),
+            "the scheduled retry's create call to be under way");
+
+        await env.Submitter.DisposeAsync();
+
+        var row = await env.RowAsync(id);
+        Assert.Equal((RequestState.Submitted, 0), (row!.State, row.UnknownOutcomes));
+        var creates = env.CreatesFor(marker);
+        Assert.Equal([503, 200], creates.Select(c => c.ResponseStatus));
+        Assert.Equal(creates[1].TaskId, row.ProviderTaskId);
     }
 
     [Fact]
