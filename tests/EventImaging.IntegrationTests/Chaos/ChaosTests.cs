@@ -16,7 +16,8 @@ namespace EventImaging.IntegrationTests.Chaos;
 /// Everything at once: two Submitters and two WebhookReceivers as processes behind a callback balancer, a provider
 /// that misbehaves in every documented way, and a schedule of crashes, restarts and outages while requests flow.
 /// An independent subscriber counts the terminal events; the ledger and the simulator's records are cross-checked.
-/// Fails on any lost, conflicting or falsely failed request; writes a report (Markdown and JSON).
+/// Fails on any lost, conflicting or falsely failed request, and on any create answered with a task that was sent again
+/// although no Submitter died holding the answer; writes a report (Markdown and JSON).
 /// </summary>
 /// <remarks>
 /// <c>./test.sh</c> runs the quick run (500 requests, every fault once). The full run:
@@ -108,10 +109,17 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         var report = await ChaosReport.BuildAsync(env, checker, ids, published, startedAt, faults, settled, settledAfter, started.Elapsed);
         var (markdown, json) = report.Write(ResultsDirectory());
         output.WriteLine(report.Summary());
+        foreach (var failure in report.FalseFailures.Take(10))
+        {
+            output.WriteLine($"false failure: {failure}");
+        }
+
         output.WriteLine($"report: {markdown}, {json}");
 
         Assert.True(report.Lost.Count == 0, $"{report.Lost.Count} requests never ended: {string.Join(", ", report.Lost.Take(10))}");
         Assert.True(report.Conflicting.Count == 0, $"{report.Conflicting.Count} requests had two different terminal events: {string.Join(", ", report.Conflicting.Take(10))}");
+        var resent = report.DoubleCreates.Where(d => d.Cause == ChaosReport.AnsweredUnexplainedCause).ToList();
+        Assert.True(resent.Count == 0, $"{resent.Count} requests were sent again after a create answered with a task: {string.Join("; ", resent.Take(5).Select(d => $"{d.RequestId}: {d.Detail}"))}");
         Assert.True(report.FalseFailures.Count == 0, $"{report.FalseFailures.Count} requests failed falsely: {string.Join("; ", report.FalseFailures.Take(10))}");
     }
 
