@@ -8,7 +8,9 @@ namespace EventImaging.Core.Messaging;
 /// <summary>
 /// Counts and logs every message that ends in an error queue: a command with no readable requestId (nobody to answer,
 /// so it cannot get an ImageFailed), or one whose consumer failed for another reason than a ledger outage. Nothing of
-/// the body is logged: it may hold a prompt.
+/// the body is logged: it may hold a prompt. A consume cancelled by the transport (its broker connection closed, the
+/// service stopping) reaches this observer too, but MassTransit leaves that message on its queue to be delivered
+/// again: it is logged as such and not counted.
 /// </summary>
 public sealed partial class DeadLetterObserver(RequestMetrics metrics, ILogger<DeadLetterObserver> logger) : IReceiveObserver
 {
@@ -24,24 +26,34 @@ public sealed partial class DeadLetterObserver(RequestMetrics metrics, ILogger<D
 
     public Task ReceiveFault(ReceiveContext context, Exception exception)
     {
+        if (IsCancelled(context, exception))
+        {
+            LogCancelled(context.InputAddress.AbsolutePath.TrimStart('/'));
+            return Task.CompletedTask;
+        }
+
         var unreadable = IsUnreadable(exception);
         metrics.DeadLettered(unreadable ? "unreadable" : "fault");
         LogDeadLettered(context.InputAddress.AbsolutePath.TrimStart('/'), unreadable ? "its body could not be read" : exception.GetType().Name);
         return Task.CompletedTask;
     }
 
-    private static bool IsUnreadable(Exception exception)
+    private static bool IsCancelled(ReceiveContext context, Exception exception) =>
+        context.CancellationToken.IsCancellationRequested && Chain(exception).Any(e => e is OperationCanceledException);
+
+    private static IEnumerable<Exception> Chain(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is System.Runtime.Serialization.SerializationException or JsonException)
-            {
-                return true;
-            }
+            yield return current;
         }
-
-        return false;
     }
+
+    private static bool IsUnreadable(Exception exception) =>
+        Chain(exception).Any(e => e is System.Runtime.Serialization.SerializationException or JsonException);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A message on {Queue} was cancelled while it was consumed (the broker connection closed or the service is stopping); it stays on its queue and is delivered again")]
+    private partial void LogCancelled(string queue);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A message on {Queue} goes to its error queue: {Reason}")]
     private partial void LogDeadLettered(string queue, string reason);

@@ -142,6 +142,28 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     }
 
     /// <summary>
+    /// A queue's messages waiting and delivered but not yet acknowledged, from the management API (its statistics are a
+    /// few seconds old); null when the queue does not exist.
+    /// </summary>
+    /// <param name="virtualHost">An amqp URI from <see cref="CreateVirtualHostAsync"/>.</param>
+    public async Task<(long Ready, long Unacknowledged)?> MessagesAsync(Uri virtualHost, string queue)
+    {
+        var client = http ?? throw NotInitialized();
+        var name = Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
+        using var response = await client.GetAsync(new Uri($"api/queues/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(queue)}", UriKind.Relative));
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        await EnsureSuccessAsync(response, $"read queue '{queue}' of virtual host '{name}'");
+        var found = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        static long Count(System.Text.Json.JsonElement queue, string field) =>
+            queue.TryGetProperty(field, out var value) && value.ValueKind == System.Text.Json.JsonValueKind.Number ? value.GetInt64() : 0;
+        return (Count(found, "messages_ready"), Count(found, "messages_unacknowledged"));
+    }
+
+    /// <summary>
     /// Makes a virtual host unreachable, as a broker outage does for its clients: new connections are refused and open
     /// ones are closed, except those whose client-provided name is <paramref name="spare"/> (the test's own observer).
     /// Disposing the result lets connections in again.

@@ -1,4 +1,6 @@
+using EventImaging.Core.Messaging;
 using EventImaging.IntegrationTests.Pipeline;
+using EventImaging.IntegrationTests.Telemetry;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -121,6 +123,40 @@ public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
         Assert.Equal((200, row.ProviderTaskId), (created.ResponseStatus, created.TaskId));
         await env.Events.TerminalAsync(id, TimeSpan.FromSeconds(60));
         Assert.Equal("ImageCompleted", Assert.Single(env.Events.TerminalFor(id)).Type);
+    }
+
+    /// <summary>
+    /// A command retried in place while the ledger is unreachable is cancelled when the broker closes the Submitter's
+    /// connection. MassTransit then leaves it on its queue, so it is delivered again and completes: it must be reported
+    /// as such, not as a message gone to its error queue (the log line and the dead-letter count operators alert on).
+    /// </summary>
+    [Fact]
+    public async Task A_command_cancelled_by_a_broker_outage_is_delivered_again_and_never_reported_as_dead_lettered()
+    {
+        var telemetry = new TelemetryCapture();
+        await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, telemetry: telemetry, output: output);
+        var id = Guid.NewGuid();
+        bool Observed(string line) => line.StartsWith("submitter", StringComparison.Ordinal) && line.Contains(nameof(DeadLetterObserver), StringComparison.Ordinal);
+        await using (await postgres.RefuseConnectionsAsync(new NpgsqlConnectionStringBuilder(env.Ledger).Database!))
+        {
+            await env.PublishJsonAsync(new { requestId = id, prompt = $"Cancelled consume {id:N}" });
+            await Eventually.UntilAsync(
+                async () => await rabbitMq.MessagesAsync(env.Broker, "generate-image") is (_, 1),
+                TimeSpan.FromSeconds(30),
+                "the command to be retried in place while the ledger is unreachable");
+            await using (await rabbitMq.RefuseConnectionsAsync(env.Broker, EventCollector.ConnectionName))
+            {
+                await Eventually.UntilAsync(
+                    () => Task.FromResult(telemetry.LogLines().Any(Observed)),
+                    TimeSpan.FromSeconds(30),
+                    "the Submitter to report what became of the cancelled command");
+            }
+        }
+
+        Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(id, TimeSpan.FromSeconds(90))).Type);
+        Assert.Equal([], telemetry.LogLines().Where(l => Observed(l) && l.Contains("error queue", StringComparison.Ordinal)));
+        Assert.Contains(telemetry.LogLines(), l => Observed(l) && l.Contains("delivered again", StringComparison.Ordinal));
+        Assert.True(await rabbitMq.MessagesAsync(env.Broker, "generate-image_error") is null or (0, 0), "nothing is in the error queue");
     }
 
     /// <summary>Waits for every request's terminal event after an outage ended: each one ImageCompleted, one MessageId.</summary>
