@@ -38,8 +38,10 @@ public sealed partial class DeadLetterObserver(RequestMetrics metrics, ILogger<D
         return Task.CompletedTask;
     }
 
+    /// <summary>MassTransit's own rule for a cancelled consume (left on its queue): the exception or its base one.</summary>
     private static bool IsCancelled(ReceiveContext context, Exception exception) =>
-        context.CancellationToken.IsCancellationRequested && Chain(exception).Any(e => e is OperationCanceledException);
+        context.CancellationToken.IsCancellationRequested
+        && (exception is OperationCanceledException || exception.GetBaseException() is OperationCanceledException);
 
     private static IEnumerable<Exception> Chain(Exception exception)
     {

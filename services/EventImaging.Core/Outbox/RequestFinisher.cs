@@ -37,15 +37,21 @@ public sealed partial class RequestFinisher(
     ILogger<RequestFinisher> logger)
 {
     /// <summary>True when this call made the transition (and published its event, or left it to the sweeper).</summary>
-    public async Task<bool> FinishAsync(ImageRequest row, TerminalOutcome outcome, string? expectedTaskId, FinishedBy by, CancellationToken cancellationToken)
+    public Task<bool> FinishAsync(ImageRequest row, TerminalOutcome outcome, string? expectedTaskId, FinishedBy by, CancellationToken cancellationToken) =>
+        FinishAsync(row, outcome, expectedTaskId, by, cancellationToken, cancellationToken);
+
+    /// <inheritdoc cref="FinishAsync(ImageRequest, TerminalOutcome, string?, FinishedBy, CancellationToken)"/>
+    /// <param name="transition">Gives up the transition.</param>
+    /// <param name="announcing">Gives up what follows it, the publish included (the sweeper sends what it could not).</param>
+    public async Task<bool> FinishAsync(ImageRequest row, TerminalOutcome outcome, string? expectedTaskId, FinishedBy by, CancellationToken transition, CancellationToken announcing)
     {
-        if (!await batches.TryFinishAsync(row.RequestId, outcome, expectedTaskId, cancellationToken))
+        if (!await batches.TryFinishAsync(row.RequestId, outcome, expectedTaskId, transition))
         {
             LogAlreadyFinished(row.RequestId, by);
             return false;
         }
 
-        await AnnounceAsync(row, outcome, expectedTaskId, by, cancellationToken);
+        await AnnounceAsync(row, outcome, expectedTaskId, by, announcing);
         return true;
     }
 

@@ -97,7 +97,7 @@ public sealed partial class SubmitAttempt(
         span?.SetTag("eventimaging.attempt", leased.SubmitAttempts);
         if (leased.UnknownOutcomes >= 2)
         {
-            await FailAsync(leased, CreateFailurePolicy.TwoUnknownOutcomes(leased.Provider), Unstoppable);
+            await FailAsync(leased, CreateFailurePolicy.TwoUnknownOutcomes(leased.Provider), announcing);
             return;
         }
 
@@ -119,7 +119,7 @@ public sealed partial class SubmitAttempt(
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Failure.Code);
             span?.SetTag("eventimaging.failure_kind", ex.Kind.ToString());
             history.Record(leased.RequestId, HistoryKinds.Submit, $"attempt {leased.SubmitAttempts} to {leased.Provider} {leased.Model}: {ex.Kind} (HTTP {ex.HttpStatus?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}): {ex.Message}");
-            await HandleFailureAsync(leased, command, ex, Unstoppable);
+            await HandleFailureAsync(leased, command, ex, announcing);
             return;
         }
 
@@ -138,9 +138,10 @@ public sealed partial class SubmitAttempt(
         await AnnounceAsync(leased, command, task, now, publisher, announcing);
     }
 
-    private async Task HandleFailureAsync(ImageRequest leased, GenerateImage command, ProviderException ex, CancellationToken cancellationToken)
+    /// <param name="announcing">Gives up the publish of a terminal event only; everything else runs to its end.</param>
+    private async Task HandleFailureAsync(ImageRequest leased, GenerateImage command, ProviderException ex, CancellationToken announcing)
     {
-        if (await failover.TryAsync(leased, command, ex, cancellationToken))
+        if (await failover.TryAsync(leased, command, ex, Unstoppable))
         {
             return;
         }
@@ -158,20 +159,25 @@ public sealed partial class SubmitAttempt(
                 LogUnknownOutcome(leased.RequestId, leased.Provider, ex.Message, decision.DueAt);
                 break;
             default:
-                await FailAsync(leased, ex.Failure, cancellationToken);
+                await FailAsync(leased, ex.Failure, announcing);
                 return;
         }
 
         await leases.RecordAsync(
             leased,
-            () => leases.ScheduleAsync(leased.RequestId, leased.LeaseOwner!, decision.OutcomeKnown, decision.DueAt, cancellationToken),
-            cancellationToken);
+            () => leases.ScheduleAsync(leased.RequestId, leased.LeaseOwner!, decision.OutcomeKnown, decision.DueAt, Unstoppable),
+            Unstoppable);
     }
 
-    private Task<bool> FailAsync(ImageRequest leased, ProviderFailure failure, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends the request as failed: the transition runs to its end, while the publish gives up with
+    /// <paramref name="announcing"/> (a broker outage would hold it until the broker is back; the outbox sweeper sends
+    /// what it could not).
+    /// </summary>
+    private Task<bool> FailAsync(ImageRequest leased, ProviderFailure failure, CancellationToken announcing)
     {
         var outcome = TerminalOutcome.Failed(leased, failure, null, clock.GetUtcNow());
-        return leases.RecordAsync(leased, () => finisher.FinishAsync(leased, outcome, null, FinishedBy.Submitter, cancellationToken), cancellationToken);
+        return leases.RecordAsync(leased, () => finisher.FinishAsync(leased, outcome, null, FinishedBy.Submitter, Unstoppable, announcing), Unstoppable);
     }
 
     /// <summary>Informational only: the task is recorded, and the terminal event has its own outbox, so a failed publish is only logged.</summary>

@@ -50,6 +50,13 @@ public sealed record ChaosReport(
         var codes = new Dictionary<string, int>();
         var latencies = new List<double>();
         int repeats = 0, completed = 0, failed = 0, unknownToTheEnd = 0;
+
+        // A create answered with a task whose answer a killed Submitter held: a Submitter kill within the submit lease
+        // after the answer (the time that Submitter had to record it). The only fault that may lose an answer.
+        bool LostToAKill(ReceivedCreateRequest create) =>
+            create.ResponseStatus == 200 && faults.Any(f => f.Name.Contains("submitter", StringComparison.Ordinal)
+                && startedAt + f.At + f.Took >= create.ReceivedAt && startedAt + f.At <= create.ReceivedAt + ChaosTests.SubmitLease);
+
         foreach (var id in ids)
         {
             var marker = id.ToString("N");
@@ -58,7 +65,7 @@ public sealed record ChaosReport(
             if (sent.Count > 1)
             {
                 var cause = CauseOf(sent, env.Simulator);
-                if (cause == AnsweredCause && !SubmitterKilledBetween(sent, faults, startedAt))
+                if (cause == AnsweredCause && !sent.OrderBy(c => c.ReceivedAt).SkipLast(1).Where(c => c.ResponseStatus == 200).All(LostToAKill))
                 {
                     cause = AnsweredUnexplainedCause;
                 }
@@ -107,8 +114,9 @@ public sealed record ChaosReport(
                     && startedAt + f.At + f.Took >= sentAt && startedAt + f.At <= first.ReceivedAt);
             var cutShort = crashedWhileSending ? 1 : 0;
             var ambiguous = sent.Count(c => c.ResponseStatus is 504 or ReceivedCreateRequest.NeverAnswered) + cutShort;
+            var answered = sent.Where(c => c.ResponseStatus == 200).ToList();
             var endedAmbiguous = ambiguous >= 2
-                && sent.Count(c => c.ResponseStatus == 200) <= cutShort
+                && answered.All(LostToAKill) && answered.Count <= cutShort
                 && sent.Where(c => c.TaskId is not null).All(c => env.Simulator.GetCallbackSuccessCount(c.TaskId!) == 0);
             if (endedAmbiguous)
             {
@@ -152,6 +160,11 @@ public sealed record ChaosReport(
     private static string CauseOf(IReadOnlyList<ReceivedCreateRequest> sent, SimulatorState simulator)
     {
         var earlier = sent.OrderBy(c => c.ReceivedAt).SkipLast(1).ToList();
+        if (earlier.Any(c => c.ResponseStatus == 200))
+        {
+            return AnsweredCause;
+        }
+
         if (earlier.Any(c => c.ResponseStatus == ReceivedCreateRequest.NeverAnswered))
         {
             return "a create was never answered";
@@ -170,20 +183,7 @@ public sealed record ChaosReport(
             return $"earlier creates were refused ({string.Join(", ", earlier.Select(c => c.ResponseStatus))}) and retried";
         }
 
-        return earlier.Any(c => c.ResponseStatus == 200) ? AnsweredCause : OtherCause;
-    }
-
-    /// <summary>
-    /// Whether a Submitter was killed between a create answered with a task and the create after it: the only fault
-    /// that may lose an answer (its process held it), so the only reason to send such a request again.
-    /// </summary>
-    private static bool SubmitterKilledBetween(IReadOnlyList<ReceivedCreateRequest> sent, IReadOnlyList<FaultRecord> faults, DateTimeOffset startedAt)
-    {
-        var ordered = sent.OrderBy(c => c.ReceivedAt).ToList();
-        var answered = ordered.First(c => c.ResponseStatus == 200);
-        var next = ordered.SkipWhile(c => c != answered).Skip(1).FirstOrDefault()?.ReceivedAt ?? DateTimeOffset.MaxValue;
-        return faults.Any(f => f.Name.Contains("submitter", StringComparison.Ordinal)
-            && startedAt + f.At + f.Took >= answered.ReceivedAt && startedAt + f.At <= next);
+        return OtherCause;
     }
 
     private const string AnsweredCause = "a create was answered with a task, and the Submitter that held the answer was killed";

@@ -27,6 +27,9 @@ namespace EventImaging.IntegrationTests.Chaos;
 [Collection(BrokerAndDatabaseCollection.Name)]
 public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgres, ITestOutputHelper output)
 {
+    /// <summary>Longer than the 30 s ledger outage: an answered create's outcome is recorded again until its lease ends.</summary>
+    internal static readonly TimeSpan SubmitLease = TimeSpan.FromSeconds(45);
+
     private static readonly int Requests = int.TryParse(Environment.GetEnvironmentVariable("EVENTIMAGING_CHAOS_REQUESTS"), out var n) ? n : 500;
 
     [Fact]
@@ -132,8 +135,7 @@ public sealed class ChaosTests(RabbitMqFixture rabbitMq, PostgresFixture postgre
         ["Providers:Evolink:RequestTimeout"] = "00:00:10",
         ["Providers:GptImage15:RequestTimeout"] = "00:00:10",
         ["Requests:DefaultDeadline"] = "00:20:00",
-        // Longer than the 30 s ledger outage: an answered create's outcome is recorded again until its lease ends.
-        ["Submitter:SubmitLease"] = "00:00:45",
+        ["Submitter:SubmitLease"] = SubmitLease.ToString(),
         ["Submitter:UnknownOutcomeWait"] = "00:00:10",
         ["Polling:FirstPollGrace"] = "00:00:05",
         ["Polling:Interval"] = "00:00:00.200",

@@ -95,10 +95,10 @@ public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
     }
 
     /// <summary>
-    /// The broker connection drops while a create call is under way: the call is the Submitter's, not the consumed
-    /// message's, so it runs to its answer and the task is recorded. Cancelled with the message, the create would leave
-    /// its outcome unknown: the provider made the task, the ledger could not know it, and the request would be sent
-    /// again (billed twice) or, after a second unknown outcome, fail although its image exists.
+    /// The broker closes the Submitter's connection while a create call is under way: the call runs to its answer and
+    /// its task is recorded, one create and no unknown outcome. A guard, not a reproduction: closing the connection alone
+    /// does not cancel this consume (the chaos suite caught the cancellation that did, of commands retried in place and
+    /// prefetched at that moment; the Submitter stop test reproduces the same loss deterministically).
     /// </summary>
     [Fact]
     public async Task A_broker_outage_during_a_create_call_does_not_make_its_outcome_unknown()

@@ -53,7 +53,7 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
         var id = Guid.NewGuid();
         var marker = id.ToString("N");
         // The first create is refused (503): the retry comes from the scheduler, which runs on the host's stopping token.
-        await env.PublishJsonAsync(new { requestId = id, prompt = $"Stopped mid-create [sim:create-latency=2000] [sim:create-error=503] [sim:create-error-times=1] {marker}" });
+        await env.PublishJsonAsync(new { requestId = id, prompt = $"Stopped mid-create [sim:create-latency=5000] [sim:create-error=503] [sim:create-error-times=1] {marker}" });
         await Eventually.UntilAsync(
             async () => await env.RowAsync(id) is { SubmitAttempts: 2, AttemptInFlight: true },
             TimeSpan.FromSeconds(30),
