@@ -88,7 +88,8 @@ public sealed partial class SubmitAttempt(
     /// <summary>
     /// The create call under the submit lease <paramref name="leased"/> holds (its attempt and unknown-outcome counts, its
     /// owner and lease end), and what it learnt recorded on the row. It runs to its end (<see cref="Unstoppable"/>);
-    /// <paramref name="announcing"/> only gives up the informational <see cref="ImageSubmitted"/>.
+    /// <paramref name="announcing"/> gives up its publishes only: the informational <see cref="ImageSubmitted"/>, and a
+    /// failure's terminal event once its row is committed (the outbox sweeper sends what it could not).
     /// </summary>
     public async Task SendAsync(ImageRequest leased, IImageProvider provider, PreparedSubmission prepared, IPublishEndpoint publisher, CancellationToken announcing)
     {
