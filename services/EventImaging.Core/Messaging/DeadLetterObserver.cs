@@ -43,16 +43,18 @@ public sealed partial class DeadLetterObserver(RequestMetrics metrics, ILogger<D
         context.CancellationToken.IsCancellationRequested
         && (exception is OperationCanceledException || exception.GetBaseException() is OperationCanceledException);
 
-    private static IEnumerable<Exception> Chain(Exception exception)
+    private static bool IsUnreadable(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            yield return current;
+            if (current is System.Runtime.Serialization.SerializationException or JsonException)
+            {
+                return true;
+            }
         }
-    }
 
-    private static bool IsUnreadable(Exception exception) =>
-        Chain(exception).Any(e => e is System.Runtime.Serialization.SerializationException or JsonException);
+        return false;
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A message on {Queue} was cancelled while it was consumed (the broker connection closed or the service is stopping); it stays on its queue and is delivered again")]
     private partial void LogCancelled(string queue);

@@ -51,11 +51,13 @@ public sealed record ChaosReport(
         var latencies = new List<double>();
         int repeats = 0, completed = 0, failed = 0, unknownToTheEnd = 0;
 
+        bool SubmitterKilledBetween(DateTimeOffset from, DateTimeOffset to) =>
+            faults.Any(f => f.Name.Contains("submitter", StringComparison.Ordinal) && startedAt + f.At + f.Took >= from && startedAt + f.At <= to);
+
         // A create answered with a task whose answer a killed Submitter held: a Submitter kill within the submit lease
         // after the answer (the time that Submitter had to record it). The only fault that may lose an answer.
         bool LostToAKill(ReceivedCreateRequest create) =>
-            create.ResponseStatus == 200 && faults.Any(f => f.Name.Contains("submitter", StringComparison.Ordinal)
-                && startedAt + f.At + f.Took >= create.ReceivedAt && startedAt + f.At <= create.ReceivedAt + ChaosTests.SubmitLease);
+            create.ResponseStatus == 200 && SubmitterKilledBetween(create.ReceivedAt, create.ReceivedAt + ChaosTests.SubmitLease);
 
         foreach (var id in ids)
         {
@@ -64,8 +66,9 @@ public sealed record ChaosReport(
             var made = sent.Count(c => c.TaskId is not null);
             if (sent.Count > 1)
             {
-                var cause = CauseOf(sent, env.Simulator);
-                if (cause == AnsweredCause && !sent.OrderBy(c => c.ReceivedAt).SkipLast(1).Where(c => c.ResponseStatus == 200).All(LostToAKill))
+                var earlier = sent.OrderBy(c => c.ReceivedAt).SkipLast(1).ToList();
+                var cause = CauseOf(earlier, env.Simulator);
+                if (cause == AnsweredCause && !earlier.Where(c => c.ResponseStatus == 200).All(LostToAKill))
                 {
                     cause = AnsweredUnexplainedCause;
                 }
@@ -109,9 +112,7 @@ public sealed record ChaosReport(
             // may not have reached the provider (its records then hold one fewer), or may have been answered with a task
             // the dead process could not record (then one create answered 200 is that attempt). Nothing else may cut an
             // attempt short: an outage of the broker or the ledger does not.
-            var crashedWhileSending = published.TryGetValue(id, out var sentAt)
-                && faults.Any(f => f.Name.Contains("submitter", StringComparison.Ordinal)
-                    && startedAt + f.At + f.Took >= sentAt && startedAt + f.At <= first.ReceivedAt);
+            var crashedWhileSending = published.TryGetValue(id, out var sentAt) && SubmitterKilledBetween(sentAt, first.ReceivedAt);
             var cutShort = crashedWhileSending ? 1 : 0;
             var ambiguous = sent.Count(c => c.ResponseStatus is 504 or ReceivedCreateRequest.NeverAnswered) + cutShort;
             var answered = sent.Where(c => c.ResponseStatus == 200).ToList();
@@ -156,10 +157,9 @@ public sealed record ChaosReport(
     private static async Task<string> HistoryOfAsync(PipelineEnvironment env, Guid id) =>
         string.Join("; ", (await env.HistoryAsync(id)).Select(h => $"{h.At:HH:mm:ss.fff} {h.Kind}: {h.Detail}"));
 
-    /// <summary>Why a request was created twice, read from what the provider answered the earlier creates.</summary>
-    private static string CauseOf(IReadOnlyList<ReceivedCreateRequest> sent, SimulatorState simulator)
+    /// <summary>Why a request was created twice, read from what the provider answered the creates before its last.</summary>
+    private static string CauseOf(IReadOnlyList<ReceivedCreateRequest> earlier, SimulatorState simulator)
     {
-        var earlier = sent.OrderBy(c => c.ReceivedAt).SkipLast(1).ToList();
         if (earlier.Any(c => c.ResponseStatus == 200))
         {
             return AnsweredCause;

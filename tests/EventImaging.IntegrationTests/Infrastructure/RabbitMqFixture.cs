@@ -134,7 +134,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     public async Task<IReadOnlyDictionary<string, string>> QueueTypesAsync(Uri virtualHost)
     {
         var client = http ?? throw NotInitialized();
-        var name = Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
+        var name = VirtualHostName(virtualHost);
         using var response = await client.GetAsync(new Uri($"api/queues/{Uri.EscapeDataString(name)}?columns=name,type", UriKind.Relative));
         await EnsureSuccessAsync(response, $"list the queues of virtual host '{name}'");
         var queues = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
@@ -149,7 +149,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     public async Task<(long Ready, long Unacknowledged)?> MessagesAsync(Uri virtualHost, string queue)
     {
         var client = http ?? throw NotInitialized();
-        var name = Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
+        var name = VirtualHostName(virtualHost);
         using var response = await client.GetAsync(new Uri($"api/queues/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(queue)}", UriKind.Relative));
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -171,7 +171,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     public async Task<IAsyncDisposable> RefuseConnectionsAsync(Uri virtualHost, string spare)
     {
         var client = http ?? throw NotInitialized();
-        var name = Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
+        var name = VirtualHostName(virtualHost);
         var permissions = new Uri($"api/permissions/{Uri.EscapeDataString(name)}/{Uri.EscapeDataString(UserName)}", UriKind.Relative);
         using (var revoked = await client.DeleteAsync(permissions))
         {
@@ -221,6 +221,9 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
         createdVirtualHosts.TryRemove(name, out _);
     }
+
+    /// <summary>The name of the virtual host an amqp URI from <see cref="CreateVirtualHostAsync"/> points at.</summary>
+    private static string VirtualHostName(Uri virtualHost) => Uri.UnescapeDataString(virtualHost.AbsolutePath.TrimStart('/'));
 
     /// <summary>The amqp URI (with credentials) of a virtual host on this broker.</summary>
     /// <param name="name">The virtual host name.</param>
