@@ -53,18 +53,24 @@ public sealed class CallbackTests : IAsyncLifetime
     [Fact]
     public async Task Evolink_callback_retries_use_the_documented_one_two_four_second_delays_by_default()
     {
-        await using var documented = await SimulatorHost.StartAsync(shortRetries: false);
+        var clock = new TimerRecordingClock();
+        await using var documented = await SimulatorHost.StartAsync(shortRetries: false, time: clock);
         Assert.Null(documented.State.Knobs.EvolinkCallbackRetryDelaysMs);
         documented.Receiver.Script("timed", 500, 500);
         var id = await documented.CreateEvolinkAsync("a cat [sim:delay=0]", documented.CallbackUrl("timed"));
 
         await Eventually.TrueAsync(() => documented.State.GetCallbackSuccessCount(id) == 1);
 
+        // The delays the simulator asked its clock for: 1 s then 2 s (not 2 then 4), beside each
+        // attempt's documented 10 s receiver timeout. The clock is the system's, so the waits were real.
+        var receiverTimeout = TimeSpan.FromSeconds(10);
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)], clock.DueTimes.Where(d => d != receiverTimeout));
+        Assert.Equal(3, clock.DueTimes.Count(d => d == receiverTimeout));
         var times = documented.Receiver.For("timed").Select(d => d.At).ToList();
         Assert.Equal(3, times.Count);
-        // 1 s then 2 s (not 2 then 4); the upper bounds leave room for a loaded machine's timers and HTTP.
-        Assert.InRange((times[1] - times[0]).TotalMilliseconds, 900, 1900);
-        Assert.InRange((times[2] - times[1]).TotalMilliseconds, 1900, 3500);
+        // Only lower bounds: a loaded machine delays timers and HTTP, it never hurries them.
+        Assert.True(times[1] - times[0] >= TimeSpan.FromMilliseconds(900), $"second attempt after {times[1] - times[0]}");
+        Assert.True(times[2] - times[1] >= TimeSpan.FromMilliseconds(1900), $"third attempt after {times[2] - times[1]}");
     }
 
     [Fact]

@@ -35,7 +35,8 @@ internal sealed class SimulatorHost : IAsyncDisposable
     public CallbackReceiver Receiver => App.Services.GetRequiredService<CallbackReceiver>();
 
     /// <param name="shortRetries">Shrinks evolink's documented 1/2/4 s callback retry delays to 50/100/200 ms.</param>
-    public static async Task<SimulatorHost> StartAsync(IDictionary<string, string?>? settings = null, bool shortRetries = true)
+    /// <param name="time">The simulator's clock; the system clock when null.</param>
+    public static async Task<SimulatorHost> StartAsync(IDictionary<string, string?>? settings = null, bool shortRetries = true, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -63,6 +64,11 @@ internal sealed class SimulatorHost : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(config);
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         builder.AddProviderSimulator();
         builder.Services.AddSingleton<CallbackReceiver>();
 
