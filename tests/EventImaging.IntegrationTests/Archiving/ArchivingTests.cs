@@ -26,7 +26,7 @@ public sealed class ArchivingTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         var bucket = await s3.CreateBucketAsync();
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, ArchiveSettings(bucket), output: output);
         var requestId = Guid.NewGuid();
-        await env.PublishJsonAsync(new { requestId, prompt = $"Kept for good [sim:file-bytes={FileBytes};url-lifetime=3000] {requestId:N}", size = "1536x1024" });
+        await env.PublishJsonAsync(new { requestId, prompt = $"Kept for good [sim:file-bytes={FileBytes};url-lifetime=10000] {requestId:N}", size = "1536x1024" });
 
         var completed = await CompletedAsync(env, requestId);
 
@@ -47,7 +47,7 @@ public sealed class ArchivingTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         var providerUrl = new Uri(image.GetProperty("providerUrl").GetString()!);
         await Eventually.UntilAsync(
             async () => (await env.Http.GetAsync(providerUrl)).StatusCode == HttpStatusCode.NotFound,
-            TimeSpan.FromSeconds(15),
+            TimeSpan.FromSeconds(30),
             "the provider's link to expire");
         Assert.Equal(stored, await env.Http.GetByteArrayAsync(new Uri(image.GetProperty("url").GetString()!)));
 
@@ -117,7 +117,7 @@ public sealed class ArchivingTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         Assert.Equal(FailureCodes.ArchiveFailed, terminal.Text("code"));
         Assert.Contains("Archive:MaxBytes", terminal.Text("message"), StringComparison.Ordinal);
         Assert.True(terminal.Message.GetProperty("retryable").GetBoolean());
-        Assert.Single(env.Events.TerminalFor(oversized));
+        env.Events.SingleTerminalFor(oversized);
     }
 
     [Fact]

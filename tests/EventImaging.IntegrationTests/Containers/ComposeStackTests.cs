@@ -89,7 +89,7 @@ public sealed class ComposeStackTests
 
         foreach (var requestId in valid.Select(v => v.RequestId).Append(invalid))
         {
-            Assert.Single(events.TerminalFor(requestId));
+            events.SingleTerminalFor(requestId);
         }
     }
 

@@ -67,7 +67,7 @@ public sealed class CallbackAdmissionTests(RabbitMqFixture rabbitMq, PostgresFix
 
         Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(requestId)).Type);
         await env.MarkedPublishedAsync(requestId);
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
 
         await env.MarkedPublishedAsync(requestId);
         Assert.Equal(RequestState.Completed, (await env.RowAsync(requestId))!.State);
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.Events.TerminalAsync(probe);
 
         Assert.Single(env.CreatesFor(requestId.ToString("N")));
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 
     public static TheoryData<string, string> InvalidCommands => new()
@@ -127,7 +127,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.False(terminal.Message.GetProperty("retryable").GetBoolean());
         Assert.Empty(env.CreatesFor(requestId.ToString()));
         Assert.Empty(env.CreatesFor(requestId.ToString("N")));
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
         Assert.Equal(RequestState.Failed, (await env.RowAsync(requestId))!.State);
     }
 
@@ -237,7 +237,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         await env.PublishJsonAsync(new { requestId = probe, prompt = "" });
         await env.Events.TerminalAsync(probe);
 
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 
     [Fact]

@@ -65,6 +65,18 @@ public sealed class EventCollector : IAsyncDisposable
     public IReadOnlyList<CollectedEvent> TerminalFor(Guid requestId) =>
         [.. For(requestId).Where(e => e.Type is "ImageCompleted" or "ImageFailed")];
 
+    /// <summary>
+    /// The request's one terminal event, failing when there is none or two different ones. A copy with the same type and
+    /// <c>MessageId</c> is the same event: the outbox sweeper sends one when a writer stalls past its publish lease
+    /// between committing and marking, which a loaded machine can do in any test.
+    /// </summary>
+    public CollectedEvent SingleTerminalFor(Guid requestId)
+    {
+        var terminal = TerminalFor(requestId);
+        Assert.Single(terminal.Select(e => (e.Type, e.MessageId)).Distinct());
+        return terminal[0];
+    }
+
     /// <summary>Waits for the request's first terminal event.</summary>
     public async Task<CollectedEvent> TerminalAsync(Guid requestId, TimeSpan? timeout = null)
     {

@@ -36,7 +36,7 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         Assert.Equal(HttpStatusCode.OK, (await env.PostCallbackAsync("evolink", token, completed)).StatusCode);
         var terminal = await env.Events.TerminalAsync(requestId);
         Assert.Equal("ImageCompleted", terminal.Type);
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class LedgerOutageTests(RabbitMqFixture rabbitMq, PostgresFixture 
         }
 
         Assert.Equal("ImageCompleted", (await env.Events.TerminalAsync(requestId)).Type);
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 
     private static async Task<HttpResponseMessage> PostAsync(PipelineEnvironment env, ServiceProcess receiver, string path, string body)

@@ -54,6 +54,6 @@ public sealed class SubmitFailureTests(RabbitMqFixture rabbitMq, PostgresFixture
         Assert.Equal([ReceivedCreateRequest.NeverAnswered, ReceivedCreateRequest.NeverAnswered], env.CreatesFor(requestId.ToString("N")).Select(c => c.ResponseStatus));
         // Each unanswered call (0.5 s) is followed by the 1 s callback window before anything else is sent.
         Assert.True(row.FinishedAt - row.CreatedAt >= TimeSpan.FromSeconds(3), $"finished {(row.FinishedAt - row.CreatedAt)?.TotalMilliseconds} ms after arrival");
-        Assert.Single(env.Events.TerminalFor(requestId));
+        env.Events.SingleTerminalFor(requestId);
     }
 }

@@ -122,7 +122,7 @@ public sealed class OutageTests(RabbitMqFixture rabbitMq, PostgresFixture postgr
         var created = Assert.Single(env.CreatesFor(marker));
         Assert.Equal((200, row.ProviderTaskId), (created.ResponseStatus, created.TaskId));
         await env.Events.TerminalAsync(id, TimeSpan.FromSeconds(60));
-        Assert.Equal("ImageCompleted", Assert.Single(env.Events.TerminalFor(id)).Type);
+        Assert.Equal("ImageCompleted", env.Events.SingleTerminalFor(id).Type);
     }
 
     /// <summary>

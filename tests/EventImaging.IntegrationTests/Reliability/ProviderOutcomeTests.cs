@@ -77,10 +77,11 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
             ["Polling:FirstPollGrace"] = "00:10:00",
         }, output: output);
         var requestId = Guid.NewGuid();
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(4);
+        // Far enough that the task (done in a fraction of a second) has finished by then however loaded the machine.
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(12);
         await env.PublishJsonAsync(new { requestId, prompt = $"Just in time [sim:no-callback] {requestId:N}", deadline });
 
-        var terminal = await env.Events.TerminalAsync(requestId, TimeSpan.FromSeconds(20));
+        var terminal = await env.Events.TerminalAsync(requestId, TimeSpan.FromSeconds(40));
         Assert.Equal("ImageCompleted", terminal.Type);
         Assert.Equal(CompletionPaths.Poll, terminal.Text("completedVia"));
     }

@@ -55,7 +55,7 @@ public sealed class ResultFileTests : IAsyncLifetime
     [Fact]
     public async Task A_result_link_expires_and_a_padded_or_broken_file_is_served_as_its_marker_asks()
     {
-        using var create = await host.PostAsync("evolink/v1/images/generations", new { model = "gpt-image-1.5", prompt = "a cat [sim:delay=0;url-lifetime=1500;file-bytes=300000]" });
+        using var create = await host.PostAsync("evolink/v1/images/generations", new { model = "gpt-image-1.5", prompt = "a cat [sim:delay=0;url-lifetime=5000;file-bytes=300000]" });
         var id = (await SimulatorHost.Json(create)).GetProperty("id").GetString()!;
         var url = (await host.EvolinkWhenAsync(id, t => t.GetProperty("status").GetString() == "completed")).GetProperty("results")[0].GetString()!;
 
@@ -65,7 +65,7 @@ public sealed class ResultFileTests : IAsyncLifetime
         Assert.Equal(["IHDR", "PLTE", "IDAT", "siMu", "IEND"], chunks);
         await Eventually.UntilAsync(
             async () => (await host.Client.GetAsync(url)).StatusCode == System.Net.HttpStatusCode.NotFound,
-            TimeSpan.FromSeconds(10),
+            TimeSpan.FromSeconds(20),
             "the link to expire");
 
         var broken = await host.Client.GetAsync("simulator/files/task-a_64x32.png?broken=1");
