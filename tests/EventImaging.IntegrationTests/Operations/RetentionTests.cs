@@ -21,7 +21,8 @@ public sealed class RetentionTests(RabbitMqFixture rabbitMq, PostgresFixture pos
         {
             ["Ledger:Retention"] = "7.00:00:00",
             ["Ledger:RetentionBatchSize"] = "100",
-            // The sweep at start-up finds nothing; the test's own sweep is then the only one.
+            // Only the sweep at start-up runs besides the test's own. It usually finds nothing, but it runs on the thread
+            // pool and a loaded machine can start it after the rows below are in.
             ["Ledger:RetentionInterval"] = "01:00:00",
         }, output: output);
         var now = DateTimeOffset.UtcNow;
@@ -47,7 +48,8 @@ public sealed class RetentionTests(RabbitMqFixture rabbitMq, PostgresFixture pos
 
         var deleted = await env.Submitter.Services.GetRequiredService<RetentionSweeper>().SweepOnceAsync(CancellationToken.None);
 
-        Assert.Equal(expired.Count, deleted);
+        // What the two sweeps deleted together is checked row by row below; this one's count cannot include the other's.
+        Assert.InRange(deleted, 0, expired.Count);
         await using var check = env.Receiver.Services.CreateAsyncScope();
         var ledger = check.ServiceProvider.GetRequiredService<LedgerDbContext>();
         var left = await ledger.Requests.Select(r => r.RequestId).ToListAsync();
