@@ -1,3 +1,4 @@
+using System.Text.Json;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Submission;
@@ -36,6 +37,34 @@ public sealed class RequestLedgerTests(RabbitMqFixture rabbitMq, PostgresFixture
         var sweeper = env.Submitter.Services.GetRequiredService<OutboxSweeper>();
         Assert.Equal(0, await sweeper.SweepOnceAsync(CancellationToken.None));
         env.Events.SingleTerminalFor(requestId);
+    }
+
+    [Fact]
+    public async Task A_republished_event_is_the_event_its_writer_published_again()
+    {
+        var requestId = Guid.NewGuid();
+        await env.PublishJsonAsync(new { requestId, prompt = $"Published twice {requestId:N}", metadata = new { order = "9" } });
+        var first = await env.Events.TerminalAsync(requestId);
+        await env.MarkedPublishedAsync(requestId);
+
+        // The state a writer that published but stalled past its lease before marking leaves behind.
+        await using (var scope = env.Receiver.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<LedgerDbContext>();
+            await db.Requests.Where(r => r.RequestId == requestId).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.EventPublishedAt, (DateTimeOffset?)null)
+                .SetProperty(r => r.LeaseOwner, (string?)null)
+                .SetProperty(r => r.LeaseUntil, (DateTimeOffset?)null));
+        }
+
+        await Eventually.UntilAsync(
+            () => Task.FromResult(env.Events.TerminalFor(requestId).Count == 2),
+            TimeSpan.FromSeconds(15),
+            "the outbox sweeper to publish the event again");
+        var again = env.Events.TerminalFor(requestId)[1];
+        Assert.Equal((first.Type, first.MessageId), (again.Type, again.MessageId));
+        Assert.True(JsonElement.DeepEquals(first.Message, again.Message), $"{first.Message} then {again.Message}");
+        Assert.Same(first, env.Events.SingleTerminalFor(requestId));
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed class HistoryTests(RabbitMqFixture rabbitMq, PostgresFixture postg
             TimeSpan.FromSeconds(10),
             "the transition to be recorded");
         var history = await env.HistoryAsync(requestId);
-        output.WriteLine($"{history.Count} entries kept of {2 + 30 + 1} recorded");
+        output.WriteLine($"{history.Count} entries kept of {2 + 15 + 15 + 1} recorded");
         Assert.True(history.Count > Limit, $"{history.Count} entries: the limit, then the outcome");
         Assert.DoesNotContain(history, h => h.Kind == HistoryKinds.Callback && Enumerable.Range(50, 15).Any(p => h.Detail.EndsWith($", {p} %", StringComparison.Ordinal)));
         Assert.Equal(HistoryKinds.Completed, history[^1].Kind);

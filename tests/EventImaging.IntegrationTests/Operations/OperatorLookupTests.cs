@@ -11,6 +11,9 @@ public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixtur
 {
     private const string Key = "operator-lookup-key";
 
+    /// <summary>A completed request's steps; two processes write them, so a lookup waits for all of them.</summary>
+    private static readonly string[] CompletedSteps = ["received", "submit", "completed", "published"];
+
     [Fact]
     public async Task A_completed_and_a_failed_request_show_their_timeline_to_a_caller_with_the_key_only()
     {
@@ -27,7 +30,7 @@ public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixtur
             async () =>
             {
                 view = await (await env.LookUpAsync(completed, Key)).Content.ReadFromJsonAsync<JsonElement>();
-                return Steps(view) is var steps && ((string[])["received", "submit", "completed", "published"]).All(steps.Contains);
+                return Steps(view) is var steps && CompletedSteps.All(steps.Contains);
             },
             TimeSpan.FromSeconds(10),
             "the completed request's every step to be in its timeline (two processes write them)");
@@ -47,7 +50,15 @@ public sealed class OperatorLookupTests(RabbitMqFixture rabbitMq, PostgresFixtur
         Assert.Equal(1, view.GetProperty("submitAttempts").GetInt32());
         Assert.Equal(32, view.GetProperty("traceId").GetString()!.Length);
 
-        var failure = await (await env.LookUpAsync(failed, Key)).Content.ReadFromJsonAsync<JsonElement>();
+        JsonElement failure = default;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                failure = await (await env.LookUpAsync(failed, Key)).Content.ReadFromJsonAsync<JsonElement>();
+                return Steps(failure).Contains("failed");
+            },
+            TimeSpan.FromSeconds(10),
+            "the failed request's outcome to be in its timeline");
         Assert.Matches("^via callback, task task-[^:]+: content_policy_violation: ", Detail(failure, "failed"));
         Assert.DoesNotContain("callback", Steps(failure));
         Assert.Equal("content_policy_violation", failure.GetProperty("request").GetProperty("error").GetProperty("code").GetString());

@@ -70,7 +70,7 @@ public sealed class PollingFallbackTests(RabbitMqFixture rabbitMq, PostgresFixtu
     {
         await using var env = await PipelineEnvironment.StartAsync(rabbitMq, postgres, output: output);
         var requestId = Guid.NewGuid();
-        // Far enough that the command is submitted before it however loaded the machine (a past deadline is refused).
+        // 8 s away: the command is submitted before it unless its consume waits that long (a past deadline is refused).
         var deadline = DateTimeOffset.UtcNow.AddSeconds(8);
         await env.PublishJsonAsync(new { requestId, prompt = $"Forever [sim:never-finish] {requestId:N}", deadline });
 

@@ -50,7 +50,7 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
             await Eventually.UntilAsync(
                 () => Task.FromResult(Answered(env) >= 10),
                 TimeSpan.FromSeconds(30),
-                "some requests to reach the provider before the kill");
+                "some creates to be answered by the provider before the kill");
             await first.KillAsync();
         }
 
@@ -68,7 +68,7 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
         }
 
         output.WriteLine($"{answeredBeforeKill} of {ids.Length} requests had been answered by the provider when the first submitter was killed");
-        Assert.All(ids, id => Assert.Equal("ImageCompleted", env.Events.SingleTerminalFor(id).Type));
+        Assert.All(ids, id => Assert.Equal("ImageCompleted", Assert.Single(env.Events.TerminalFor(id)).Type));
         Assert.InRange(answeredBeforeKill, 10, ids.Length - 1);
 
         static int Answered(PipelineEnvironment env) =>
@@ -121,7 +121,7 @@ public sealed class ProcessResilienceTests(RabbitMqFixture rabbitMq, PostgresFix
         var viaPoll = 0;
         for (var i = 0; i < ids.Length; i++)
         {
-            var terminal = env.Events.SingleTerminalFor(ids[i]);
+            var terminal = Assert.Single(env.Events.TerminalFor(ids[i]));
             Assert.Equal("ImageCompleted", terminal.Type);
             var polled = terminal.Text("completedVia") == CompletionPaths.Poll;
             viaPoll += polled ? 1 : 0;

@@ -77,7 +77,7 @@ public sealed class ProviderOutcomeTests(RabbitMqFixture rabbitMq, PostgresFixtu
             ["Polling:FirstPollGrace"] = "00:10:00",
         }, output: output);
         var requestId = Guid.NewGuid();
-        // Far enough that the task (done in a fraction of a second) has finished by then however loaded the machine.
+        // 12 s away: the task (done in a fraction of a second) has finished by then unless its create waits that long.
         var deadline = DateTimeOffset.UtcNow.AddSeconds(12);
         await env.PublishJsonAsync(new { requestId, prompt = $"Just in time [sim:no-callback] {requestId:N}", deadline });
 

@@ -168,7 +168,7 @@ public sealed class EvolinkLifecycleTests : IAsyncLifetime
     [Fact]
     public async Task Query_error_window_ends_after_its_duration()
     {
-        // The window is long enough that the first query lands in it however loaded the machine.
+        // A 3 s window: the first query lands in it unless the test thread stalls that long after the create.
         var id = await host.CreateEvolinkAsync("a cat [sim:query-error=500;query-error-ms=3000]");
         using (var early = await host.GetAsync($"evolink/v1/tasks/{id}"))
         {

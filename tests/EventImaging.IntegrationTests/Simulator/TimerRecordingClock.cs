@@ -16,7 +16,7 @@ internal sealed class TimerRecordingClock : TimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         Record(dueTime);
-        return new RecordingTimer(System.CreateTimer(callback, state, dueTime, period), this);
+        return new RecordingTimer(TimeProvider.System.CreateTimer(callback, state, dueTime, period), this);
     }
 
     private void Record(TimeSpan dueTime)
