@@ -164,13 +164,14 @@ internal sealed record FootprintResult(string Service, string Phase, double RssM
 internal sealed record MicroResult(string Name, double MeanNs, double ErrorNs, long? AllocatedBytes);
 
 /// <summary>
-/// Each service held at half its maximum load for <paramref name="Seconds"/>, once inside a memory limit of
-/// <paramref name="LimitMiB"/> and once without one, each a fresh process started in a cgroup of its own
+/// Each service held at half its maximum load for <paramref name="Seconds"/> inside a memory limit of
+/// <paramref name="LimitMiB"/>, and for <paramref name="ReferenceSeconds"/> without one (the reference rate; reports
+/// before 2026-12-07 20:00 ran it as long and have none), each a fresh process started in a cgroup of its own
 /// (<paramref name="Cgroup"/>: which kind). <paramref name="Rates"/> says where the rates came from;
 /// <paramref name="PrivateRuntime"/>, whether the services ran from a private copy of the runtime, uncached, so that
 /// their code is charged to their cgroup as a container's is; <paramref name="Problem"/>, why the section could not run.
 /// </summary>
-internal sealed record MemoryLimitResults(double LimitMiB, double Seconds, string? Cgroup, string Rates, bool PrivateRuntime, List<MemoryLimitRun> Runs, string? Problem = null)
+internal sealed record MemoryLimitResults(double LimitMiB, double Seconds, string? Cgroup, string Rates, bool PrivateRuntime, List<MemoryLimitRun> Runs, string? Problem = null, double? ReferenceSeconds = null)
 {
     /// <summary>Per service, its run in the limit and its run without (either may be missing when it could not start).</summary>
     public IEnumerable<(string Service, MemoryLimitRun? Limited, MemoryLimitRun? Unlimited)> Services() =>

@@ -277,7 +277,7 @@ internal static partial class ReportWriter
             return;
         }
 
-        md.AppendLine(Invariant($"Each service at half its maximum load for {memory.Seconds:F0} s (open loop: the WebhookReceiver callbacks, the Submitter `GenerateImage` commands at 0 ms create latency; {memory.Rates}), a fresh process each time, started inside a memory cgroup of its own ({memory.Cgroup}): once limited to {memory.LimitMiB:F0} MiB (swap included), once without a limit. ")
+        md.AppendLine(Invariant($"Each service at half its maximum load for {memory.Seconds:F0} s (open loop: the WebhookReceiver callbacks, the Submitter `GenerateImage` commands at 0 ms create latency; {memory.Rates}), a fresh process each time, started inside a memory cgroup of its own ({memory.Cgroup}): once limited to {memory.LimitMiB:F0} MiB (swap included), once without a limit{(memory.ReferenceSeconds is { } reference && reference != memory.Seconds ? $" for {reference:F0} s, the reference rate" : "")}. ")
             + (memory.PrivateRuntime
                 ? "Each started from a private copy of the .NET runtime and of its build output, dropped from the page cache first, so that its code is charged to its cgroup as a container's image files are. "
                 : "**Each started from the shared .NET runtime, whose cached pages are charged to other cgroups: the cgroup's usage leaves out most of the code.** ")
