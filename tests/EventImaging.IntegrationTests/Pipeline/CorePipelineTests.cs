@@ -257,9 +257,7 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         var otherTask = completed.Replace(create.TaskId!, "task-unified-0-someone", StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await env.PostCallbackAsync("evolink", token, otherTask)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await env.PostCallbackAsync("evolink", token, "{not json")).StatusCode);
-        Assert.Equal(
-            HttpStatusCode.RequestEntityTooLarge,
-            (await env.PostCallbackAsync("evolink", token, $$"""{"id":"{{create.TaskId}}","pad":"{{new string('x', 70_000)}}"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await PostOversizedAsync(env, token, $$"""{"id":"{{create.TaskId}}","pad":"{{new string('x', 70_000)}}"}"""));
 
         var row = await env.RowAsync(requestId);
         Assert.Equal(RequestState.Submitted, row!.State);
@@ -272,5 +270,22 @@ public sealed class CorePipelineTests(RabbitMqFixture rabbitMq, PostgresFixture 
         var terminal = await env.Events.TerminalAsync(requestId);
         Assert.Equal("ImageCompleted", terminal.Type);
         Assert.Equal(RequestState.Completed, (await env.RowAsync(requestId))!.State);
+    }
+
+    /// <summary>
+    /// Posts a body the receiver refuses by its length alone. It answers 413 without reading the body, and closes the
+    /// connection: a client still sending then sees the connection end instead of the answer. With
+    /// <c>Expect: 100-continue</c> the client waits for the answer before sending the body, as a careful provider would.
+    /// </summary>
+    private static async Task<HttpStatusCode> PostOversizedAsync(PipelineEnvironment env, string token, string body)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(30) });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(env.ReceiverUrl, $"/callbacks/evolink/{token}"))
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
     }
 }

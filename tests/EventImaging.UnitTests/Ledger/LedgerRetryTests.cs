@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EventImaging.Core.Ledger;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -8,7 +9,7 @@ namespace EventImaging.UnitTests.Ledger;
 
 public sealed class LedgerRetryTests
 {
-    private readonly FakeTimeProvider clock = new(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+    private readonly WaitRecordingClock clock = new(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
     private readonly FakeLogger<LedgerRetry> logger = new();
 
     private static PostgresException Unavailable() => new("the database system is shutting down", "FATAL", "FATAL", "57P03");
@@ -58,14 +59,58 @@ public sealed class LedgerRetryTests
     }
 
     /// <summary>Moves the fake clock on in small steps until <paramref name="run"/> ends (each step releases a pending wait).</summary>
+    /// <summary>
+    /// Fires each wait of the retry when it has started, exactly at its due time: advancing the clock on a schedule of
+    /// its own would outrun a retry whose continuation a loaded machine runs late, and let its deadline pass unseen.
+    /// </summary>
     private async Task<T> AdvanceUntilDoneAsync<T>(Task<T> run)
     {
-        for (var step = 0; step < 10_000 && !run.IsCompleted; step++)
+        var fired = 0;
+        var waited = Stopwatch.StartNew();
+        while (!run.IsCompleted)
         {
-            clock.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Yield();
+            if (clock.DueTimes.Count > fired)
+            {
+                clock.Advance(clock.DueTimes[fired++]);
+                waited.Restart();
+            }
+            else
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the retry neither waited nor ended within 10 s");
+                await Task.Delay(1);
+            }
         }
 
-        return await run.WaitAsync(TimeSpan.FromSeconds(10));
+        return await run;
+    }
+
+    /// <summary>A fake clock that remembers the due time of each timer started on it, in order.</summary>
+    private sealed class WaitRecordingClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private readonly List<TimeSpan> dueTimes = [];
+
+        public IReadOnlyList<TimeSpan> DueTimes
+        {
+            get
+            {
+                lock (dueTimes)
+                {
+                    return [.. dueTimes];
+                }
+            }
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                lock (dueTimes)
+                {
+                    dueTimes.Add(dueTime);
+                }
+            }
+
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
     }
 }
