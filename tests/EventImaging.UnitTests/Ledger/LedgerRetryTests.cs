@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Threading.Channels;
 using EventImaging.Core.Ledger;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -65,49 +65,31 @@ public sealed class LedgerRetryTests
     /// </summary>
     private async Task<T> AdvanceUntilDoneAsync<T>(Task<T> run)
     {
-        var fired = 0;
-        var waited = Stopwatch.StartNew();
-        while (!run.IsCompleted)
+        while (true)
         {
-            if (clock.DueTimes.Count > fired)
+            var wait = clock.NextWaitAsync();
+            await Task.WhenAny(run, wait).WaitAsync(TimeSpan.FromSeconds(10));
+            if (run.IsCompleted)
             {
-                clock.Advance(clock.DueTimes[fired++]);
-                waited.Restart();
+                return await run;
             }
-            else
-            {
-                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the retry neither waited nor ended within 10 s");
-                await Task.Delay(1);
-            }
-        }
 
-        return await run;
+            clock.Advance(await wait);
+        }
     }
 
-    /// <summary>A fake clock that remembers the due time of each timer started on it, in order.</summary>
+    /// <summary>A fake clock that hands over the due time of each timer started on it, in order.</summary>
     private sealed class WaitRecordingClock(DateTimeOffset start) : FakeTimeProvider(start)
     {
-        private readonly List<TimeSpan> dueTimes = [];
+        private readonly Channel<TimeSpan> dueTimes = Channel.CreateUnbounded<TimeSpan>();
 
-        public IReadOnlyList<TimeSpan> DueTimes
-        {
-            get
-            {
-                lock (dueTimes)
-                {
-                    return [.. dueTimes];
-                }
-            }
-        }
+        public Task<TimeSpan> NextWaitAsync() => dueTimes.Reader.ReadAsync().AsTask();
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
-                lock (dueTimes)
-                {
-                    dueTimes.Add(dueTime);
-                }
+                dueTimes.Writer.TryWrite(dueTime);
             }
 
             return base.CreateTimer(callback, state, dueTime, period);
