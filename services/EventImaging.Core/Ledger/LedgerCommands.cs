@@ -38,6 +38,22 @@ internal static class LedgerCommands
     public static NpgsqlParameter Array<T>(string name, NpgsqlDbType elementType, IEnumerable<T> values) =>
         new(name, NpgsqlDbType.Array | elementType) { Value = values.ToArray() };
 
+    /// <summary>
+    /// A PostgreSQL array parameter of <paramref name="column"/>'s values as the column stores them (its value converter
+    /// applied), one element per row; Npgsql types the array by its elements' type.
+    /// </summary>
+    public static NpgsqlParameter ColumnArray(string name, IProperty column, IReadOnlyList<object?> values)
+    {
+        var converter = column.GetTypeMapping().Converter;
+        var stored = System.Array.CreateInstance(converter?.ProviderClrType ?? column.ClrType, values.Count);
+        for (var i = 0; i < values.Count; i++)
+        {
+            stored.SetValue(values[i] is { } value && converter is not null ? converter.ConvertToProvider(value) : values[i], i);
+        }
+
+        return new NpgsqlParameter(name, stored);
+    }
+
     /// <summary>The request ids a statement returned: the rows it changed.</summary>
     public static async Task<HashSet<Guid>> ReadRequestIdsAsync(this DbCommand command, CancellationToken cancellationToken)
     {

@@ -17,6 +17,8 @@ public static class LedgerExtensions
 
     private const int DefaultMaxPoolSize = 16;
 
+    private const int DefaultMaxAutoPrepare = 64;
+
     /// <summary>
     /// The ledger on PostgreSQL (<c>ConnectionStrings:Ledger</c>), or on a SQLite file in embedded mode
     /// (<c>Ledger:SqlitePath</c>): its schema, its readiness check, the DataProtection key ring in the same database, and
@@ -107,6 +109,11 @@ public static class LedgerExtensions
         if (!Names(connection, "No Reset On Close", "NoResetOnClose"))
         {
             builder.NoResetOnClose = true;
+        }
+
+        if (!Names(connection, "Max Auto Prepare", "MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
         }
 
         return builder.ConnectionString;

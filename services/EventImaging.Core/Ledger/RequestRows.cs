@@ -1,4 +1,3 @@
-using System.Text;
 using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
@@ -44,7 +43,9 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
     /// <summary>
     /// Inserts each row unless one with the same request id exists (a duplicate is not an error, so nothing logs one);
     /// one result per row, in order: true for the row inserted. Of two rows with the same request id only the first is.
-    /// Every column is written as the row holds it; the insert and update instants are set here.
+    /// Every column is written as the row holds it; the insert and update instants are set here. PostgreSQL takes the
+    /// rows as one array per column, so the statement's text is the same for any number of rows and is prepared once per
+    /// connection; SQLite takes them as a multi-row <c>VALUES</c>.
     /// </summary>
     public Task<bool[]> TryInsertManyAsync(IReadOnlyList<ImageRequest> requests, CancellationToken cancellationToken)
     {
@@ -52,11 +53,27 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
         return LedgerCommands.RunInRoundsAsync(contexts, requests, r => r.RequestId, (command, db, rows) =>
         {
             var columns = db.Model.FindEntityType(typeof(ImageRequest))!.GetProperties().ToArray();
-            command.CommandText = InsertSql(columns, rows.Length);
+            foreach (var row in rows)
+            {
+                row.CreatedAt = now;
+                row.UpdatedAt = now;
+            }
+
+            if (db.Database.IsNpgsql())
+            {
+                command.CommandText = InsertSql(columns, $"SELECT * FROM unnest({string.Join(", ", columns.Select((_, c) => $"@c{c}"))})");
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    var getter = columns[c].GetGetter();
+                    command.Parameters.Add(LedgerCommands.ColumnArray($"c{c}", columns[c], [.. rows.Select(getter.GetClrValue)]));
+                }
+
+                return;
+            }
+
+            command.CommandText = InsertSql(columns, "VALUES " + string.Join(", ", rows.Select((_, i) => $"({string.Join(", ", columns.Select((_, c) => $"@p{i}_{c}"))})")));
             for (var i = 0; i < rows.Length; i++)
             {
-                rows[i].CreatedAt = now;
-                rows[i].UpdatedAt = now;
                 for (var c = 0; c < columns.Length; c++)
                 {
                     command.AddColumnParameter($"p{i}_{c}", columns[c], columns[c].GetGetter().GetClrValue(rows[i]));
@@ -65,17 +82,7 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
         }, cancellationToken);
     }
 
-    /// <summary>One multi-row insert that skips a request id already recorded; the same text on PostgreSQL and SQLite.</summary>
-    private static string InsertSql(IProperty[] columns, int rows)
-    {
-        var sql = new StringBuilder("INSERT INTO image_requests (")
-            .AppendJoin(", ", columns.Select(c => c.GetColumnName()))
-            .Append(") VALUES ");
-        for (var i = 0; i < rows; i++)
-        {
-            sql.Append(i == 0 ? "(" : ", (").AppendJoin(", ", columns.Select((_, c) => $"@p{i}_{c}")).Append(')');
-        }
-
-        return sql.Append(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id").ToString();
-    }
+    /// <summary>One insert of the rows <paramref name="source"/> gives that skips a request id already recorded.</summary>
+    private static string InsertSql(IProperty[] columns, string source) =>
+        $"INSERT INTO image_requests ({string.Join(", ", columns.Select(c => c.GetColumnName()))}) {source} ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
 }

@@ -1,6 +1,7 @@
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Telemetry;
 using Microsoft.EntityFrameworkCore;
+using NpgsqlTypes;
 
 namespace EventImaging.Core.Submission;
 
@@ -174,12 +175,24 @@ public sealed class SubmitLeases : IAsyncDisposable
         var now = clock.GetUtcNow();
         return await LedgerCommands.RunInRoundsAsync(contexts, tasks, t => t.RequestId, (command, db, round) =>
         {
-            command.CommandText = MarkSubmittedSql(round.Length);
-            for (var i = 0; i < round.Length; i++)
+            if (db.Database.IsNpgsql())
             {
-                command.AddColumnParameter(db, $"id{i}", nameof(ImageRequest.RequestId), round[i].RequestId);
-                command.AddColumnParameter(db, $"task{i}", nameof(ImageRequest.ProviderTaskId), round[i].ProviderTaskId);
-                command.AddColumnParameter(db, $"next{i}", nameof(ImageRequest.NextActionAt), round[i].NextActionAt);
+                // The rows as arrays: one text for any number of rows, prepared once per connection.
+                command.CommandText = MarkSubmittedSql("unnest(@ids, @tasks, @nexts) AS v(id, task_id, next_action_at)");
+                command.Parameters.Add(LedgerCommands.Array("ids", NpgsqlDbType.Uuid, round.Select(t => t.RequestId)));
+                command.Parameters.Add(LedgerCommands.Array("tasks", NpgsqlDbType.Text, round.Select(t => t.ProviderTaskId)));
+                command.Parameters.Add(LedgerCommands.Array("nexts", NpgsqlDbType.TimestampTz, round.Select(t => t.NextActionAt)));
+            }
+            else
+            {
+                command.CommandText = MarkSubmittedSql(
+                    "(" + string.Join(" UNION ALL ", Enumerable.Range(0, round.Length).Select(i => $"SELECT @id{i} AS id, @task{i} AS task_id, @next{i} AS next_action_at")) + ") AS v");
+                for (var i = 0; i < round.Length; i++)
+                {
+                    command.AddColumnParameter(db, $"id{i}", nameof(ImageRequest.RequestId), round[i].RequestId);
+                    command.AddColumnParameter(db, $"task{i}", nameof(ImageRequest.ProviderTaskId), round[i].ProviderTaskId);
+                    command.AddColumnParameter(db, $"next{i}", nameof(ImageRequest.NextActionAt), round[i].NextActionAt);
+                }
             }
 
             command.AddColumnParameter(db, "received", nameof(ImageRequest.State), RequestState.Received);
@@ -189,25 +202,21 @@ public sealed class SubmitLeases : IAsyncDisposable
         }, cancellationToken);
     }
 
-    /// <summary>The received → submitted transition for <paramref name="rows"/> rows; the same text on PostgreSQL and SQLite.</summary>
-    private static string MarkSubmittedSql(int rows)
-    {
-        var values = string.Join(" UNION ALL ", Enumerable.Range(0, rows).Select(i => $"SELECT @id{i} AS id, @task{i} AS task_id, @next{i} AS next_action_at"));
-        return $"""
-            UPDATE image_requests AS r SET
-                state = @submitted,
-                provider_task_id = v.task_id,
-                submitted_at = @now,
-                attempt_in_flight = @not_in_flight,
-                next_action_at = v.next_action_at,
-                lease_owner = NULL,
-                lease_until = NULL,
-                updated_at = @now
-            FROM ({values}) AS v
-            WHERE r.request_id = v.id AND r.state = @received
-            RETURNING request_id
-            """;
-    }
+    /// <summary>The received → submitted transition for the rows of <paramref name="rows"/> (<c>v(id, task_id, next_action_at)</c>).</summary>
+    private static string MarkSubmittedSql(string rows) => $"""
+        UPDATE image_requests AS r SET
+            state = @submitted,
+            provider_task_id = v.task_id,
+            submitted_at = @now,
+            attempt_in_flight = @not_in_flight,
+            next_action_at = v.next_action_at,
+            lease_owner = NULL,
+            lease_until = NULL,
+            updated_at = @now
+        FROM {rows}
+        WHERE r.request_id = v.id AND r.state = @received
+        RETURNING request_id
+        """;
 
     private sealed record SubmittedTask(Guid RequestId, string ProviderTaskId, DateTimeOffset? NextActionAt);
 }
