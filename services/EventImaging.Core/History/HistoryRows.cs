@@ -11,8 +11,9 @@ public sealed class HistoryRows(IDbContextFactory<LedgerDbContext> contexts, IOp
 {
     /// <summary>
     /// Appends the entries in one statement, in order, except those past the request's <c>Ledger:HistoryLimit</c>
-    /// (<see cref="HistoryKinds.IsAlwaysKept"/> kinds are always written). The limit is counted before the batch, so a
-    /// request may pass it by what one batch holds for it.
+    /// (<see cref="HistoryKinds.IsAlwaysKept"/> kinds are always written). The entries already written count, and so do
+    /// the batch's own earlier entries for the same request: a flood gathered into one batch stops at the limit. Two
+    /// processes writing for the same request at the same moment can each take it to the limit.
     /// </summary>
     public async Task AppendAsync(IReadOnlyList<HistoryEntry> entries, CancellationToken cancellationToken)
     {
@@ -26,16 +27,28 @@ public sealed class HistoryRows(IDbContextFactory<LedgerDbContext> contexts, IOp
         var ids = entries.Select(e => e.RequestId).Distinct().ToList();
         var counts = await db.History.Where(h => ids.Contains(h.RequestId)).GroupBy(h => h.RequestId)
             .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
-        db.History.AddRange(entries.Where(e => HistoryKinds.IsAlwaysKept(e.Kind) || counts.GetValueOrDefault(e.RequestId) < options.Value.HistoryLimit));
+        foreach (var entry in entries)
+        {
+            var count = counts.GetValueOrDefault(entry.RequestId);
+            if (HistoryKinds.IsAlwaysKept(entry.Kind) || count < options.Value.HistoryLimit)
+            {
+                db.History.Add(entry);
+                counts[entry.RequestId] = count + 1;
+            }
+        }
+
         await db.SaveChangesAsync(cancellationToken);
     }
 
     private const string AppendSql = """
         INSERT INTO request_history (request_id, at, kind, detail)
         SELECT v.request_id, v.at, v.kind, v.detail
-        FROM unnest(@request_ids, @ats, @kinds, @details) WITH ORDINALITY AS v(request_id, at, kind, detail, n)
+        FROM (
+            SELECT u.*, row_number() OVER (PARTITION BY u.request_id ORDER BY u.n) - 1 AS earlier
+            FROM unnest(@request_ids, @ats, @kinds, @details) WITH ORDINALITY AS u(request_id, at, kind, detail, n)
+        ) AS v
         WHERE v.kind = ANY(@always_kept)
-            OR (SELECT count(*) FROM request_history h WHERE h.request_id = v.request_id) < @limit
+            OR (SELECT count(*) FROM request_history h WHERE h.request_id = v.request_id) + v.earlier < @limit
         ORDER BY v.n
         """;
 
@@ -62,8 +75,8 @@ public sealed class HistoryRows(IDbContextFactory<LedgerDbContext> contexts, IOp
 
     /// <summary>
     /// The request's history, oldest first: its first <c>Ledger:HistoryLimit</c> entries and every later one of a kind
-    /// always kept. The cap keeps a history written before a lower limit from being read whole; one batch can take a
-    /// request past the limit, and the terminal transition must still show.
+    /// always kept. The cap keeps a history written before a lower limit from being read whole; two processes writing at
+    /// the same moment can take a request past the limit, and the terminal transition must still show.
     /// </summary>
     public async Task<List<HistoryEntry>> ForRequestAsync(Guid requestId, CancellationToken cancellationToken)
     {

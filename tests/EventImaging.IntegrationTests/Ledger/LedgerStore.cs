@@ -1,10 +1,12 @@
 using System.Diagnostics.Metrics;
 using EventImaging.Contracts;
 using EventImaging.Core.Configuration;
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Scheduling;
 using EventImaging.Core.Submission;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +38,11 @@ public sealed class LedgerStore : IAsyncDisposable
     public SubmitLeases Leases => host.Services.GetRequiredService<SubmitLeases>();
 
     public DueRows Due => host.Services.GetRequiredService<DueRows>();
+
+    public HistoryRows History => host.Services.GetRequiredService<HistoryRows>();
+
+    /// <summary>The ledger's <c>Ledger:HistoryLimit</c>: entries kept per request.</summary>
+    public int HistoryLimit => host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<LedgerOptions>>().Value.HistoryLimit;
 
     /// <summary>Counts the group-committed statements this ledger runs from now on.</summary>
     public LedgerBatchSizes ListenToBatches() => new(host.Services.GetRequiredService<IMeterFactory>());
@@ -86,6 +93,13 @@ public sealed class LedgerStore : IAsyncDisposable
     };
 
     public async Task<ImageRequest> RowAsync(Guid requestId) => (await Rows.FindAsync(requestId, CancellationToken.None))!;
+
+    /// <summary>Every history entry written for the request, in write order: what the table holds, not what a lookup shows.</summary>
+    public async Task<List<HistoryEntry>> HistoryRowsAsync(Guid requestId)
+    {
+        await using var db = await host.Services.GetRequiredService<IDbContextFactory<LedgerDbContext>>().CreateDbContextAsync();
+        return await db.History.AsNoTracking().Where(h => h.RequestId == requestId).OrderBy(h => h.Id).ToListAsync();
+    }
 
     public static TerminalOutcome Completed(Guid requestId) => TerminalOutcome.Of(new ImageCompleted
     {

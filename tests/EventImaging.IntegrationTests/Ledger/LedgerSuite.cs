@@ -1,3 +1,4 @@
+using EventImaging.Core.History;
 using EventImaging.Core.Ledger;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Scheduling;
@@ -37,6 +38,27 @@ public abstract class LedgerSuite : IAsyncLifetime
 
         Assert.Equal(1, results.Count(won => won));
         Assert.True((await Store.RowAsync(requestId)).State.IsTerminal());
+    }
+
+    [Fact]
+    public async Task One_batch_of_history_keeps_a_request_to_its_limit_and_always_keeps_its_outcome()
+    {
+        // A flood for one request gathered into one statement (a callback storm within the writer's gather time).
+        var requestId = await Store.InsertReceivedAsync();
+        var other = await Store.InsertReceivedAsync();
+        var limit = Store.HistoryLimit;
+        var at = DateTimeOffset.UtcNow;
+        var batch = Enumerable.Range(0, limit + 20)
+            .Select(i => new HistoryEntry { RequestId = requestId, At = at.AddMilliseconds(i), Kind = HistoryKinds.Callback, Detail = $"progress {i}" })
+            .Append(new HistoryEntry { RequestId = other, At = at, Kind = HistoryKinds.Received, Detail = "another request" })
+            .Append(new HistoryEntry { RequestId = requestId, At = at.AddSeconds(1), Kind = HistoryKinds.Completed, Detail = "via callback" })
+            .ToList();
+
+        await Store.History.AppendAsync(batch, CancellationToken.None);
+
+        var kept = await Store.HistoryRowsAsync(requestId);
+        Assert.Equal([.. Enumerable.Range(0, limit).Select(i => $"progress {i}"), "via callback"], kept.Select(h => h.Detail));
+        Assert.Single(await Store.HistoryRowsAsync(other));
     }
 
     [Fact]

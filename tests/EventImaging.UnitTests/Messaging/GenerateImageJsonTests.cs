@@ -70,6 +70,9 @@ public sealed class GenerateImageJsonTests
         Assert.True(LedgerFaults.IsUnavailable(new System.Security.Cryptography.CryptographicException("key ring", new TimeoutException())));
         Assert.False(LedgerFaults.IsUnavailable(new InvalidOperationException("a bug")));
         Assert.False(LedgerFaults.IsUnavailable(new Microsoft.EntityFrameworkCore.DbUpdateException("too long", new FormatException())));
+        // A prepared statement whose result a migration changed fails once per connection, then is prepared again.
+        Assert.True(LedgerFaults.IsUnavailable(new PostgresException("cached plan must not change result type", "ERROR", "ERROR", "0A000")));
+        Assert.False(LedgerFaults.IsUnavailable(new PostgresException("value too long for type character varying(64)", "ERROR", "ERROR", "22001")));
     }
 
     [Theory]
