@@ -14,6 +14,9 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
     private static readonly Func<LedgerDbContext, Guid[], IAsyncEnumerable<ImageRequest>> FindMany =
         EF.CompileAsyncQuery((LedgerDbContext db, Guid[] requestIds) => db.Requests.AsNoTracking().Where(r => requestIds.Contains(r.RequestId)));
 
+    // The PostgreSQL insert's text depends on the model only: built once, not on every batch.
+    private static string? postgresInsertSql;
+
     public async Task<ImageRequest?> FindAsync(Guid requestId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -61,7 +64,7 @@ public sealed class RequestRows(IDbContextFactory<LedgerDbContext> contexts, Tim
 
             if (db.Database.IsNpgsql())
             {
-                command.CommandText = InsertSql(columns, $"SELECT * FROM unnest({string.Join(", ", columns.Select((_, c) => $"@c{c}"))})");
+                command.CommandText = postgresInsertSql ??= InsertSql(columns, $"SELECT * FROM unnest({string.Join(", ", columns.Select((_, c) => $"@c{c}"))})");
                 for (var c = 0; c < columns.Length; c++)
                 {
                     var getter = columns[c].GetGetter();
