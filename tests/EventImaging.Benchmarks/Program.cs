@@ -1,7 +1,7 @@
 using EventImaging.Benchmarks;
 using EventImaging.Benchmarks.Sections;
 
-// dotnet run -c Release --project tests/EventImaging.Benchmarks [-- --quick] [--only baseline,callbacks,archiving,submission,polling,memory,micro] [--results dir]
+// dotnet run -c Release --project tests/EventImaging.Benchmarks [-- --quick] [--only baseline,callbacks,archiving,submission,polling,memory,micro,composition] [--results dir]
 if (args.Contains(BareHttpServer.Flag))
 {
     await BareHttpServer.RunAsync(args);
@@ -11,6 +11,12 @@ if (args.Contains(BareHttpServer.Flag))
 if (args.Contains(PlainReceiverServer.Flag))
 {
     await PlainReceiverServer.RunAsync(args);
+    return 0;
+}
+
+if (args.Contains(ComposedPartsServer.Flag))
+{
+    await ComposedPartsServer.RunAsync(args);
     return 0;
 }
 

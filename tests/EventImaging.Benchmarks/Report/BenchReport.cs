@@ -21,6 +21,9 @@ internal sealed class BenchReport
 
     public CallbackResults? Callbacks { get; set; }
 
+    /// <summary>The opt-in composition section: the callback's parts composed in one process.</summary>
+    public CompositionResults? Composition { get; set; }
+
     public ArchivingResults? Archiving { get; set; }
 
     public List<SubmissionResult> Submission { get; init; } = [];
@@ -74,7 +77,25 @@ internal sealed record CallbackResults(
     PlainReceiverResults? PlainReceiver = null,
     int TurnedAway = 0,
     OverloadResult? Overload = null,
-    int GivenUp = 0);
+    int GivenUp = 0,
+    List<ComparisonRound>? Rounds = null);
+
+/// <summary>A callback's parts, each measured alone at its level, one after the other.</summary>
+internal sealed record PartsRound(RateLevel Ledger, RateLevel Publish, RateLevel Http)
+{
+    /// <summary>Machine CPU per callback of the three parts together (µs); NaN when one was not measured.</summary>
+    public double MachineMicroseconds =>
+        (Ledger.CpuPerOperation?.Machine ?? double.NaN) + (Publish.CpuPerOperation?.Machine ?? double.NaN) + (Http.CpuPerOperation?.Machine ?? double.NaN);
+
+    /// <summary>The callbacks a second the parts' CPU allows on <paramref name="cores"/> cores.</summary>
+    public double Bound(int cores) => cores * 1_000_000 / MachineMicroseconds;
+}
+
+/// <summary>
+/// One round of the comparisons: the parts (when the baseline ran), the receiver and the plain receiver, each measured
+/// right after the other, so that a ratio compares figures taken within the same half-minute of this machine.
+/// </summary>
+internal sealed record ComparisonRound(PartsRound? Parts, RateLevel Receiver, RateLevel Plain, RateLevel? Composed = null);
 
 /// <summary>
 /// The receiver offered twice its maximum: callbacks sent, answers of 503 sent again, callbacks given up after the
@@ -85,9 +106,12 @@ internal sealed record OverloadResult(double OfferedRate, int Sent, int TurnedAw
 
 /// <summary>
 /// The same callbacks on a plain receiver (the receiver's libraries alone, one row read and one publish per POST): its
-/// maximum at the highest level, and its latency at half that maximum and at the receiver's half-maximum rate.
+/// maximum (the median of the rounds), and its latency at half that maximum and at the receiver's half-maximum rate.
 /// </summary>
 internal sealed record PlainReceiverResults(RateLevel Max, LatencyPoint AtHalfOfItsMax, LatencyPoint AtReceiversHalf, int DuplicateEvents, int LostEvents);
+
+/// <summary>The same callbacks on <c>ComposedPartsServer</c> (the parts in one process, nothing around them), in each round after the plain receiver.</summary>
+internal sealed record CompositionResults(List<RateLevel> ClosedLoop, double MaxRate, int DuplicateEvents, int LostEvents);
 
 /// <summary>
 /// Callbacks with archiving on: <paramref name="Store"/> and where it ran, the result files' sizes (bytes, spread evenly

@@ -24,75 +24,113 @@ namespace EventImaging.Benchmarks.Sections;
 /// publishing (publisher confirms on) an ImageCompleted as large as the receiver's to a subscriber on the same broker,
 /// a bare Kestrel endpoint answering callback-shaped POSTs with 200, and a callback's ledger statements.
 /// </summary>
-internal sealed class BaselineSection(BenchContext context)
+internal sealed class BaselineSection(BenchContext context) : IAsyncDisposable
 {
-    /// <summary>
-    /// Operations in flight at each closed-loop level of the parts. Each part reached its best at 192 or 384 in flight
-    /// (2026-12-07, 64 to 768 tried: publish+consume 6,277 / 9,134 / 10,812 / 7,963 msg/s, bare Kestrel 36,526 / 40,125 /
-    /// 33,421 / 31,430 req/s, the ledger statements 5,375 / 11,511 / 13,634 / 11,588 a second); a quick run keeps one.
-    /// </summary>
-    public static int[] Levels(BenchOptions options) => options.Quick ? [64] : [192, 384];
+    private readonly List<RateLevel> publishLevels = [];
+    private readonly List<RateLevel> httpLevels = [];
+    private readonly List<RateLevel> ledgerLevels = [];
 
-    public async Task RunAsync()
+    // Its own client: the callback section counts its receiver's errors on the run's, and the parts run between them.
+    private readonly HttpLoad client = new();
+    private ImageCompleted? message;
+    private ServiceProcess? bareKestrel;
+    private RssSampler? bareKestrelRss;
+
+    /// <summary>
+    /// The level each part is measured at: its best. Of 64 to 768 in flight tried on 2026-12-07, publish+consume did best
+    /// at 192 (6,277 / 9,134 / 10,812 / 7,963 msg/s at 64 / 192 / 384 / 768). In the six full runs of 2026-12-07 that
+    /// then measured 192 and 384, publish+consume cost the least machine CPU a message at 192 in four and within 5 % of
+    /// it in the other two, the ledger statements the least a callback at 384 in all six (or equal), and bare Kestrel,
+    /// a tenth of the parts' cost, was within 20 % at either (34,110–56,896 and 33,421–54,243 req/s in seven runs).
+    /// A quick run keeps 64.
+    /// </summary>
+    public static (int Publish, int Http, int Ledger) Levels(BenchOptions options) => options.Quick ? (64, 64, 64) : (192, 192, 384);
+
+    /// <summary>How long each part is measured in a round.</summary>
+    public static TimeSpan Measured(BenchOptions options) => options.Duration(CallbackSection.RoundSeconds);
+
+    /// <summary>
+    /// Warms every part up (the bare Kestrel process stays up until disposed), then measures them once, unless the
+    /// callback section measures them in its rounds (<paramref name="roundsFollow"/>), beside the receiver.
+    /// </summary>
+    public async Task RunAsync(bool roundsFollow)
     {
         context.Section("baseline");
-        var message = RepresentativeEvent();
-        var messageBytes = JsonSerializer.SerializeToUtf8Bytes(message, EventJson.Options).Length;
+        message = RepresentativeEvent();
+        var levels = Levels(context.Options);
 
-        // The parts' client side runs in this process, fresh and still JIT-compiling them: each is warmed up at the first
-        // level until that work goes quiet. A fixed 2–3 s was not enough: the first level measured 6,214–6,408 msg/s at
-        // 192–203 µs of the benchmark's CPU per message, the next 105–155 µs.
-        var warmUp = Levels(context.Options)[0];
-        var publishLevels = new List<RateLevel>();
-        await WarmUpAsync("MassTransit publish+consume", () => PublishAsync(message, warmUp, context.Options.Duration(2)), context.Options.Duration(12));
-        foreach (var concurrency in Levels(context.Options))
-        {
-            var level = await PublishAsync(message, concurrency, context.Options.Duration(5));
-            publishLevels.Add(level);
-            context.Log($"MassTransit publish+consume, {concurrency} in flight: {level.RatePerSecond:F0} msg/s");
-        }
+        // The parts' client side runs in this process, fresh and still JIT-compiling them: each is warmed up until that
+        // work goes quiet. A fixed 2–3 s was not enough: the first level measured 6,214–6,408 msg/s at 192–203 µs of the
+        // benchmark's CPU per message, the next 105–155 µs.
+        await WarmUpAsync("MassTransit publish+consume", levels.Publish, () => PublishAsync(message, levels.Publish, context.Options.Duration(2)), context.Options.Duration(12));
 
-        var httpLevels = new List<RateLevel>();
-        await using (var server = await ServiceProcess.StartAssemblyAsync(
+        bareKestrel = await ServiceProcess.StartAssemblyAsync(
             typeof(BareHttpServer).Assembly.Location,
             new Dictionary<string, string?> { ["DOTNET_gcServer"] = "1" },
             output: null,
-            BareHttpServer.Flag))
-        {
-            context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "idle", ProcessMemory.RssMB(server.ProcessId) ?? double.NaN, ProcessMemory.Breakdown(server.ProcessId)));
-            await using var rss = new RssSampler(server.ProcessId);
-            await PostAsync(server.BaseUrl, server.ProcessId, warmUp, context.Options.Duration(2));
-            // One level: the HTTP part is a tenth of the parts' cost, and 192 and 384 in flight measured within 20 % of
-            // each other in seven runs of 2026-12-07 (34,110–56,896 and 33,421–54,243 req/s): the run has no 5 s to spare.
-            foreach (var concurrency in Levels(context.Options).Take(1))
-            {
-                var level = await PostAsync(server.BaseUrl, server.ProcessId, concurrency, context.Options.Duration(5));
-                httpLevels.Add(level);
-                context.Log($"bare Kestrel 200, {concurrency} in flight: {level.RatePerSecond:F0} req/s");
-            }
+            BareHttpServer.Flag);
+        context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "idle", ProcessMemory.RssMB(bareKestrel.ProcessId) ?? double.NaN, ProcessMemory.Breakdown(bareKestrel.ProcessId)));
+        bareKestrelRss = new RssSampler(bareKestrel.ProcessId);
+        await PostAsync(levels.Http, context.Options.Duration(2));
 
-            context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "peak under load", rss.Max, ProcessMemory.Breakdown(server.ProcessId)));
-        }
-
-        var ledgerLevels = new List<RateLevel>();
         // Its JIT goes nearly quiet after 6–8 s (5–7 % of the benchmark's CPU, the statements' client side at 35–46 µs
         // a callback), never to 2 %: the limit ends it.
-        await WarmUpAsync("a callback's ledger statements", () => LedgerStatementsAsync(warmUp, context.Options.Duration(2), measured: false), context.Options.Duration(8));
-        foreach (var concurrency in Levels(context.Options))
+        await WarmUpAsync("a callback's ledger statements", levels.Ledger, () => LedgerStatementsAsync(levels.Ledger, context.Options.Duration(2), measured: false), context.Options.Duration(8));
+        if (roundsFollow)
         {
-            var level = await LedgerStatementsAsync(concurrency, context.Options.Duration(5));
-            ledgerLevels.Add(level);
-            context.Log($"a callback's ledger statements, group-committed, {concurrency} in flight: {level.RatePerSecond:F0}/s; CPU µs each: {level.CpuPerOperation}");
+            context.Log("the parts are measured in the callback section's rounds, each beside the receiver and the plain receiver");
+        }
+        else
+        {
+            await MeasureAsync();
+            await DisposeAsync();
+        }
+    }
+
+    /// <summary>Each part once, at its level, one after the other: publish+consume, bare Kestrel, the ledger statements.</summary>
+    public async Task<PartsRound> MeasureAsync()
+    {
+        var levels = Levels(context.Options);
+        var duration = Measured(context.Options);
+        var publish = await PublishAsync(message!, levels.Publish, duration);
+        publishLevels.Add(publish);
+        context.Log($"MassTransit publish+consume, {levels.Publish} in flight: {publish.RatePerSecond:F0} msg/s; CPU µs each: {publish.CpuPerOperation}");
+        var http = await PostAsync(levels.Http, duration);
+        httpLevels.Add(http);
+        context.Log($"bare Kestrel 200, {levels.Http} in flight: {http.RatePerSecond:F0} req/s; CPU µs each: {http.CpuPerOperation}");
+        var ledger = await LedgerStatementsAsync(levels.Ledger, duration);
+        ledgerLevels.Add(ledger);
+        context.Log($"a callback's ledger statements, group-committed, {levels.Ledger} in flight: {ledger.RatePerSecond:F0}/s; CPU µs each: {ledger.CpuPerOperation}");
+
+        // Each part's figure is the median of its rounds, as the receiver's is.
+        context.Report.Baseline = new BaselineResults(
+            JsonSerializer.SerializeToUtf8Bytes(message, EventJson.Options).Length,
+            publishLevels,
+            CallbackSection.Median(publishLevels).RatePerSecond,
+            httpLevels,
+            CallbackSection.Median(httpLevels).RatePerSecond,
+            ledgerLevels,
+            CallbackSection.Median(ledgerLevels).RatePerSecond);
+        return new PartsRound(ledger, publish, http);
+    }
+
+    /// <summary>Ends the bare Kestrel process (after the rounds, or at the end of the run); once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (bareKestrelRss is { } rss)
+        {
+            context.Report.Footprint.Add(new FootprintResult("bare Kestrel (reference)", "peak under load", rss.Max, bareKestrel is { } p ? ProcessMemory.Breakdown(p.ProcessId) : null));
+            await rss.DisposeAsync();
+            bareKestrelRss = null;
         }
 
-        context.Report.Baseline = new BaselineResults(
-            messageBytes,
-            publishLevels,
-            publishLevels.Max(l => l.RatePerSecond),
-            httpLevels,
-            httpLevels.Max(l => l.RatePerSecond),
-            ledgerLevels,
-            ledgerLevels.Max(l => l.RatePerSecond));
+        if (bareKestrel is { } process)
+        {
+            await process.DisposeAsync();
+            bareKestrel = null;
+        }
+
+        client.Dispose();
     }
 
     /// <summary>
@@ -100,10 +138,10 @@ internal sealed class BaselineSection(BenchContext context)
     /// most <paramref name="limit"/>. A part has no service process, so its chunks' service CPU is 0 and
     /// <see cref="WarmUp"/>'s plateau test always agrees: the JIT alone decides.
     /// </summary>
-    private async Task WarmUpAsync(string part, Func<Task<RateLevel>> chunk, TimeSpan limit)
+    private async Task WarmUpAsync(string part, int concurrency, Func<Task<RateLevel>> chunk, TimeSpan limit)
     {
         var chunks = await WarmUp.UntilSteadyAsync(Environment.ProcessId, _ => chunk(), TimeSpan.Zero, limit, (level, jit) =>
-            context.Log($"{part} warm-up, {Levels(context.Options)[0]} in flight: {level.RatePerSecond:F0}/s; CPU µs each: {level.CpuPerOperation}; background JIT {jit:P0} of the benchmark's CPU"));
+            context.Log($"{part} warm-up, {concurrency} in flight: {level.RatePerSecond:F0}/s; CPU µs each: {level.CpuPerOperation}; background JIT {jit:P0} of the benchmark's CPU"));
         context.Report.Notes.Add($"The baseline of {part} was warmed up with {chunks.Count} runs of 2 s until the benchmark's own background JIT went quiet, or for at most {limit.TotalSeconds:F0} s: "
             + string.Join(" → ", chunks.Select(l => $"{l.RatePerSecond:F0}/s at {l.CpuPerOperation?.Machine:F0} µs")) + ".");
     }
@@ -147,7 +185,7 @@ internal sealed class BaselineSection(BenchContext context)
         var level = Level(concurrency, tracker, window, duration, cpu);
         if (measured)
         {
-            context.Report.Notes.Add($"Group commit of the ledger baseline at {concurrency} in flight: {batchSizes}.");
+            context.Report.Notes.Add($"Group commit of the ledger baseline at {concurrency} in flight, round {ledgerLevels.Count + 1}: {batchSizes}.");
         }
 
         return level;
@@ -170,18 +208,18 @@ internal sealed class BaselineSection(BenchContext context)
         return Level(concurrency, tracker, window, duration, cpu);
     }
 
-    private async Task<RateLevel> PostAsync(Uri server, int pid, int concurrency, TimeSpan duration)
+    private async Task<RateLevel> PostAsync(int concurrency, TimeSpan duration)
     {
+        var (server, pid) = (bareKestrel!.BaseUrl, bareKestrel.ProcessId);
         // The same URL and body sizes as a real callback.
         var body = context.Bodies.EvolinkCallbackFor("task-unified-1800000000-00000000");
         var url = new Uri(server, $"/callbacks/evolink/{new string('t', 200)}");
         var tracker = new CompletionTracker((int)(60_000 * duration.TotalSeconds));
-        context.Http.ResetErrors();
         var cpu = new CpuMeter(pid);
         var window = await LoadRunner.ClosedLoopAsync(concurrency, duration, tracker.Capacity, async i =>
         {
             tracker.Started(i, Stopwatch.GetTimestamp());
-            if (await context.Http.PostAsync(url, body))
+            if (await client.PostAsync(url, body))
             {
                 tracker.Completed(i, Stopwatch.GetTimestamp());
             }
