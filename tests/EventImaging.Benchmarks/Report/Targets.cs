@@ -91,7 +91,7 @@ internal static class Targets
         }
 
         var ratios = rounds.Select(r => r.Receiver.RatePerSecond / r.Parts!.Bound(machine.Cores)).ToList();
-        return Decided(Id, Median(ratios), CallbackShareOfParts, "ratio", AtLeast, Label,
+        return Decided(Id, Medians.Of(ratios), CallbackShareOfParts, "ratio", AtLeast, Label,
             $"rounds {Ratios(ratios)}: "
             + string.Join("; ", rounds.Select(r => Invariant($"{r.Receiver.RatePerSecond:N0}/s of {r.Parts!.Bound(machine.Cores):N0}/s (parts {r.Parts.MachineMicroseconds:N0} µs: ledger {Machine(r.Parts.Ledger):N0} + publish/consume {Machine(r.Parts.Publish):N0} + HTTP {Machine(r.Parts.Http):N0})")))
             + Invariant($" on {machine.Cores} cores"));
@@ -114,16 +114,9 @@ internal static class Targets
         }
 
         var ratios = rounds.Select(r => r.Receiver.RatePerSecond / r.Plain.RatePerSecond).ToList();
-        return Decided(Id, Median(ratios), CallbackOverPlain, "ratio", AtLeast, Label,
+        return Decided(Id, Medians.Of(ratios), CallbackOverPlain, "ratio", AtLeast, Label,
             $"rounds {Ratios(ratios)}: "
             + string.Join("; ", rounds.Select(r => Invariant($"{r.Receiver.RatePerSecond:N0}/s at {r.Receiver.Concurrency} in flight against {r.Plain.RatePerSecond:N0}/s at {r.Plain.Concurrency}"))));
-    }
-
-    /// <summary>The median (the lower of the middle two for an even count).</summary>
-    private static double Median(IEnumerable<double> values)
-    {
-        var ordered = values.Order().ToList();
-        return ordered[(ordered.Count - 1) / 2];
     }
 
     private static double Machine(RateLevel level) => level.CpuPerOperation?.Machine ?? double.NaN;
@@ -243,8 +236,14 @@ internal static class Targets
             measured.Add(new PartsRound(Cheapest(alone.Ledger), Cheapest(alone.MassTransit), Cheapest(alone.Http)));
         }
 
-        var ordered = measured.Where(p => !double.IsNaN(p.MachineMicroseconds)).OrderBy(p => p.Bound(machine.Cores)).ToList();
-        return ordered.Count == 0 ? null : (ordered[(ordered.Count - 1) / 2], ordered[(ordered.Count - 1) / 2].Bound(machine.Cores));
+        var valid = measured.Where(p => !double.IsNaN(p.MachineMicroseconds)).ToList();
+        if (valid.Count == 0)
+        {
+            return null;
+        }
+
+        var median = Medians.Of(valid, p => p.Bound(machine.Cores));
+        return (median, median.Bound(machine.Cores));
     }
 
     /// <summary>What the figures say beside the targets: the parts' bound, the plain receiver, a limit in the way.</summary>

@@ -46,9 +46,6 @@ internal sealed class BaselineSection(BenchContext context) : IAsyncDisposable
     /// </summary>
     public static (int Publish, int Http, int Ledger) Levels(BenchOptions options) => options.Quick ? (64, 64, 64) : (192, 192, 384);
 
-    /// <summary>How long each part is measured in a round.</summary>
-    public static TimeSpan Measured(BenchOptions options) => options.Duration(CallbackSection.RoundSeconds);
-
     /// <summary>
     /// Warms every part up (the bare Kestrel process stays up until disposed), then measures them once, unless the
     /// callback section measures them in its rounds (<paramref name="roundsFollow"/>), beside the receiver.
@@ -91,7 +88,7 @@ internal sealed class BaselineSection(BenchContext context) : IAsyncDisposable
     public async Task<PartsRound> MeasureAsync()
     {
         var levels = Levels(context.Options);
-        var duration = Measured(context.Options);
+        var duration = CallbackSection.RoundDuration(context.Options);
         var publish = await PublishAsync(message!, levels.Publish, duration);
         publishLevels.Add(publish);
         context.Log($"MassTransit publish+consume, {levels.Publish} in flight: {publish.RatePerSecond:F0} msg/s; CPU µs each: {publish.CpuPerOperation}");
@@ -106,11 +103,11 @@ internal sealed class BaselineSection(BenchContext context) : IAsyncDisposable
         context.Report.Baseline = new BaselineResults(
             JsonSerializer.SerializeToUtf8Bytes(message, EventJson.Options).Length,
             publishLevels,
-            CallbackSection.Median(publishLevels).RatePerSecond,
+            Medians.Of(publishLevels, l => l.RatePerSecond).RatePerSecond,
             httpLevels,
-            CallbackSection.Median(httpLevels).RatePerSecond,
+            Medians.Of(httpLevels, l => l.RatePerSecond).RatePerSecond,
             ledgerLevels,
-            CallbackSection.Median(ledgerLevels).RatePerSecond);
+            Medians.Of(ledgerLevels, l => l.RatePerSecond).RatePerSecond);
         return new PartsRound(ledger, publish, http);
     }
 

@@ -34,6 +34,9 @@ internal sealed class CallbackSection(BenchContext context, BaselineSection? par
     /// </summary>
     public const double RoundSeconds = 3;
 
+    /// <summary>How long each measurement of a round lasts in this run (a third of it, at least 1 s, with --quick).</summary>
+    public static TimeSpan RoundDuration(BenchOptions options) => options.Duration(RoundSeconds);
+
     /// <summary>
     /// Callbacks in flight in the receiver's closed loop. The receiver's group commit gathers more rows a statement, and
     /// its publishes more messages a confirm, the more callbacks it holds: on 2026-12-07 it took 2,279 / 3,604 / 3,755 /
@@ -84,7 +87,7 @@ internal sealed class CallbackSection(BenchContext context, BaselineSection? par
             + string.Join(" → ", plainWarmUp.Select(l => $"{l.CpuPerOperation?.Service:F0} µs")) + ".");
 
         await using var composedProcess = composed ? await StartReferenceAsync(ComposedPartsServer.Flag, ComposedPartsServer.Name, "idle (no request yet)") : null;
-        using var composedHttp = new HttpLoad();
+        using var composedHttp = composed ? new HttpLoad() : null;
         var composedParts = composedProcess is null ? null : new CallbackLoad(context, composedProcess, (rows, i) => $"{ComposedPartsServer.RoutePrefix}{rows.Ids[i]}", composedHttp);
         var composedWarmUp = composedParts is null ? null : await composedParts.WarmUpAsync("the parts composed, warm-up", warmUpLimit);
 
@@ -92,11 +95,11 @@ internal sealed class CallbackSection(BenchContext context, BaselineSection? par
         if (composedParts is not null)
         {
             var levels = rounds.Select(r => r.Composed!).ToList();
-            context.Report.Composition = new CompositionResults(levels, Median(levels).RatePerSecond, composedParts.Duplicates, composedParts.Lost);
+            context.Report.Composition = new CompositionResults(levels, Medians.Of(levels, l => l.RatePerSecond).RatePerSecond, composedParts.Duplicates, composedParts.Lost);
         }
 
-        var max = Median(rounds.Select(r => r.Receiver)).RatePerSecond;
-        var plainMax = Median(rounds.Select(r => r.Plain));
+        var max = Medians.Of(rounds.Select(r => r.Receiver), l => l.RatePerSecond).RatePerSecond;
+        var plainMax = Medians.Of(rounds.Select(r => r.Plain), l => l.RatePerSecond);
 
         var open = new List<LatencyPoint>();
         LatencyPoint? plainAtReceiversHalf = null;
@@ -152,7 +155,7 @@ internal sealed class CallbackSection(BenchContext context, BaselineSection? par
     private async Task<List<ComparisonRound>> RoundsAsync(CallbackLoad receiver, double receiverRate, CallbackLoad plain, double plainRate, CallbackLoad? composedParts, double composedRate)
     {
         var options = context.Options;
-        var measured = options.Duration(RoundSeconds);
+        var measured = RoundDuration(options);
         var rounds = new List<ComparisonRound>();
         for (var round = 1; round <= Rounds(options); round++)
         {
@@ -194,13 +197,6 @@ internal sealed class CallbackSection(BenchContext context, BaselineSection? par
 
     private void LogPlain(LatencyPoint point) =>
         context.Log($"plain receiver at {point.OfferedRate:F0}/s: p50 {point.Latency.P50:F1} ms, p99 {point.Latency.P99:F1} ms ({point.Failed} failed, {point.Latency.Missing} missing)");
-
-    /// <summary>The level whose rate is the median (the lower of the middle two for an even count).</summary>
-    public static RateLevel Median(IEnumerable<RateLevel> levels)
-    {
-        var ordered = levels.OrderBy(l => l.RatePerSecond).ToList();
-        return ordered[(ordered.Count - 1) / 2];
-    }
 
     /// <summary>
     /// More callbacks than the receiver can apply, for a few seconds: past <c>Callbacks:MaxInFlight</c> it turns them

@@ -1,14 +1,10 @@
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
-using EventImaging.Core.Messaging;
 using EventImaging.Core.Outbox;
 using EventImaging.Core.Providers.Evolink;
-using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EventImaging.Benchmarks.Sections;
@@ -32,14 +28,9 @@ internal static class ComposedPartsServer
 
     public static async Task RunAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args.Where(a => a != Flag).ToArray());
-        builder.Logging.ClearProviders();
-        var broker = new Uri(builder.Configuration.GetConnectionString(MessageBusExtensions.RabbitMqConnection)
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set."));
+        var builder = ReferenceHost.CreateBuilder(args, Flag);
         builder.AddLedger();
         builder.AddOutbox();
-        builder.Services.AddMassTransit(x => x.UsingRabbitMq((_, cfg) => cfg.Host(broker)));
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
         builder.Services.AddSingleton(new EvolinkClient(new HttpClient(), Options.Create(new EvolinkOptions())));
 
         var app = builder.Build();
@@ -61,7 +52,6 @@ internal static class ComposedPartsServer
 
             return Results.Ok();
         });
-        app.MapGet("/health/ready", () => Results.Ok());
-        await app.RunAsync();
+        await ReferenceHost.RunAsync(app);
     }
 }

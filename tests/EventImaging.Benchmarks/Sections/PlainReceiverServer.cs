@@ -1,13 +1,9 @@
 using EventImaging.Contracts;
 using EventImaging.Core.Ledger;
-using EventImaging.Core.Messaging;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace EventImaging.Benchmarks.Sections;
 
@@ -30,14 +26,9 @@ internal static class PlainReceiverServer
 
     public static async Task RunAsync(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args.Where(a => a != Flag).ToArray());
-        builder.Logging.ClearProviders();
-        var broker = new Uri(builder.Configuration.GetConnectionString(MessageBusExtensions.RabbitMqConnection)
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set."));
+        var builder = ReferenceHost.CreateBuilder(args, Flag);
         // The receiver's own DbContext registration (pooled, its connection-pool settings), nothing else of the ledger.
         builder.AddLedgerDatabase();
-        builder.Services.AddMassTransit(x => x.UsingRabbitMq((_, cfg) => cfg.Host(broker)));
-        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o => o.WaitUntilStarted = true);
 
         var app = builder.Build();
         app.MapPost(RoutePrefix + "{requestId:guid}", async (Guid requestId, HttpRequest request, LedgerDbContext db, IBus bus, CancellationToken cancellation) =>
@@ -52,8 +43,7 @@ internal static class PlainReceiverServer
             await bus.Publish(Completed(row), cancellation);
             return Results.Ok();
         });
-        app.MapGet("/health/ready", () => Results.Ok());
-        await app.RunAsync();
+        await ReferenceHost.RunAsync(app);
     }
 
     /// <summary>The fields of the receiver's event for a simulator task.</summary>
